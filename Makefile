@@ -1,0 +1,63 @@
+# longhaul: plain make. Every src/NAME.c that is not src/lh-*.c is a tool;
+# src/lh-*.c make the library liblonghaul.a that the tools share.
+PREFIX  = /usr/local
+BINDIR  = $(PREFIX)/bin
+SHAREDIR = $(PREFIX)/share/longhaul
+MANDIR  = $(PREFIX)/share/man
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror=implicit-function-declaration
+LDFLAGS += -Wl,--as-needed
+LDLIBS  = -ljansson -lcurl -lm
+
+LIBSRC  = $(sort $(wildcard src/lh-*.c))
+LIBOBJ  = $(LIBSRC:.c=.o)
+TOOLSRC = $(filter-out $(LIBSRC),$(sort $(wildcard src/*.c)))
+TOOLS   = $(TOOLSRC:src/%.c=%)
+SCRIPTS = $(sort $(wildcard bin/*))
+MAN1    = $(sort $(wildcard man/*.1))
+MAN5    = $(sort $(wildcard man/*.5))
+MAN7    = $(sort $(wildcard man/*.7))
+
+all: $(TOOLS)
+
+$(TOOLS): %: src/%.o liblonghaul.a
+	$(CC) $(LDFLAGS) -o $@ $< liblonghaul.a $(LDLIBS)
+
+src/%.o: src/%.c src/longhaul.h
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+liblonghaul.a: $(LIBOBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIBOBJ)
+
+deps:
+	sh mk/deps
+
+check: deps
+	$(MAKE) all
+	prove -j2 $(PROVEFLAGS) t/*.t
+
+bench: deps
+	$(MAKE) all
+	sh t/perf/run
+
+demo: deps
+	$(MAKE) all
+	sh examples/demo/run
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/prompts \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	cp $(TOOLS) $(SCRIPTS) $(DESTDIR)$(BINDIR)/
+	cp share/prompts/* $(DESTDIR)$(SHAREDIR)/prompts/
+	cp share/*.json $(DESTDIR)$(SHAREDIR)/ 2>/dev/null || true
+	cp $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	cp $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	cp $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+
+clean:
+	rm -f $(TOOLS) src/*.o liblonghaul.a
+	rm -rf t/trash.*
+
+.PHONY: all check bench demo install clean deps
