@@ -5,9 +5,11 @@ BINDIR  = $(PREFIX)/bin
 SHAREDIR = $(PREFIX)/share/longhaul
 MANDIR  = $(PREFIX)/share/man
 
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror=implicit-function-declaration
-LDFLAGS += -Wl,--as-needed
+CFLAGS  = -O2 -g
+LDFLAGS =
+# warnings and the language level go on top of the user's CFLAGS
+LH_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra $(CFLAGS)
+LH_LDFLAGS = -Wl,--as-needed $(LDFLAGS)
 LDLIBS  = -ljansson -lcurl -lm
 
 LIBSRC  = $(sort $(wildcard src/lh-*.c))
@@ -22,10 +24,10 @@ MAN7    = $(sort $(wildcard man/*.7))
 all: $(TOOLS)
 
 $(TOOLS): %: src/%.o liblonghaul.a
-	$(CC) $(LDFLAGS) -o $@ $< liblonghaul.a $(LDLIBS)
+	$(CC) $(LH_LDFLAGS) -o $@ $< liblonghaul.a $(LDLIBS)
 
 src/%.o: src/%.c src/longhaul.h
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(LH_CFLAGS) -c -o $@ $<
 
 liblonghaul.a: $(LIBOBJ)
 	rm -f $@

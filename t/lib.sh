@@ -1,0 +1,66 @@
+# t/lib.sh: a small TAP library for longhaul's tests, sourced by t/*.t.
+# Each test file runs in its own throwaway directory $TRASH with the built
+# tools first in PATH and a fresh board in $LONGHAUL_BOARD.
+set -u
+T_DIR=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$T_DIR/.." && pwd)
+PATH="$TOP:$TOP/bin:$PATH"
+TRASH="$T_DIR/trash.$(basename "$0" .t).$$"
+rm -rf "$TRASH" && mkdir -p "$TRASH"
+trap 't_cleanup' EXIT
+LONGHAUL_BOARD="$TRASH/board"
+LONGHAUL_SHARE="$TOP/share"
+LONGHAUL_FSYNC=${LONGHAUL_FSYNC:-0}
+export PATH TRASH TOP LONGHAUL_BOARD LONGHAUL_SHARE LONGHAUL_FSYNC
+unset LONGHAUL_AGENT OPENAI_API_KEY ANTHROPIC_API_KEY OPENAI_BASE_URL ANTHROPIC_BASE_URL
+t_n=0
+t_failed=0
+t_cleanups=
+
+t_cleanup() {
+	st=$?
+	for c in $t_cleanups; do eval "$c" 2>/dev/null || :; done
+	[ "$t_failed" -eq 0 ] && [ -z "${T_KEEP:-}" ] && rm -rf "$TRASH"
+	exit $st
+}
+# at_exit 'command': run at the end, even when a test dies
+at_exit() { t_cleanups="$t_cleanups $1"; }
+
+plan() { echo "1..$1"; }
+ok() { t_n=$((t_n + 1)); echo "ok $t_n - $1"; }
+not_ok() { t_n=$((t_n + 1)); t_failed=$((t_failed + 1)); echo "not ok $t_n - $1"; }
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+skip_all() { echo "1..0 # SKIP $1"; exit 0; }
+done_testing() { echo "1..$t_n"; [ "$t_failed" -eq 0 ]; }
+
+# expect_code N name -- cmd args: run cmd, pass when it exits N
+expect_code() {
+	want=$1 name=$2; shift 3
+	"$@" >"$TRASH/out" 2>"$TRASH/err"
+	got=$?
+	if [ "$got" -eq "$want" ]; then ok "$name"; else
+		not_ok "$name"
+		diag "expected exit $want, got $got: $*" "stdout:" "$(head -c 2000 "$TRASH/out")" "stderr:" "$(head -c 2000 "$TRASH/err")"
+	fi
+}
+# expect_file name expected actual: whole-file comparison
+expect_file() {
+	if cmp -s "$2" "$3"; then ok "$1"; else not_ok "$1"; diag "$(diff -u "$2" "$3" | head -40)"; fi
+}
+# expect_eq name expected actual
+expect_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; diag "expected: $2" "got:      $3"; fi
+}
+# expect_match name regex file
+expect_match() {
+	if grep -Eq -- "$2" "$3"; then ok "$1"; else not_ok "$1"; diag "no line of $3 matches: $2" "$(head -c 2000 "$3")"; fi
+}
+# wait_for SECONDS 'shell condition': poll a condition with a bound, no fixed sleep
+wait_for() {
+	limit=$1; shift
+	end=$(( $(date +%s) + limit ))
+	while ! eval "$1"; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
