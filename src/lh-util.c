@@ -1,0 +1,289 @@
+/* lh-util.c: errors, memory, strings, UTF-8, time and the other small
+ * things every longhaul tool needs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "longhaul.h"
+
+const char *lh_prog = "longhaul";
+
+void
+lh_init(int argc, char **argv)
+{
+	const char *slash;
+
+	(void)argc;
+	if (argv && argv[0]) {
+		slash = strrchr(argv[0], '/');
+		lh_prog = slash ? slash + 1 : argv[0];
+	}
+}
+
+static void
+vreport(const char *fmt, va_list ap, int errnum)
+{
+	fprintf(stderr, "%s: ", lh_prog);
+	vfprintf(stderr, fmt, ap);
+	if (errnum)
+		fprintf(stderr, ": %s", strerror(errnum));
+	fputc('\n', stderr);
+}
+
+void
+lh_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap, 0);
+	va_end(ap);
+}
+
+void
+lh_warn_errno(const char *fmt, ...)
+{
+	va_list ap;
+	int e = errno;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap, e);
+	va_end(ap);
+}
+
+void
+lh_die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap, 0);
+	va_end(ap);
+	exit(status);
+}
+
+void
+lh_die_errno(int status, const char *fmt, ...)
+{
+	va_list ap;
+	int e = errno;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap, e);
+	va_end(ap);
+	exit(status);
+}
+
+void *
+lh_malloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		lh_die(LH_SYSERR, "out of memory");
+	return p;
+}
+
+void *
+lh_realloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		lh_die(LH_SYSERR, "out of memory");
+	return p;
+}
+
+char *
+lh_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(lh_malloc(n), s, n);
+}
+
+void
+lh_path(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size)
+		lh_die(LH_USAGE, "%.60s...: path too long", buf);
+}
+
+/* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF,
+ * no NUL (a NUL cannot travel in a JSON string we hand to C). */
+int
+lh_utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str, *end = s + n;
+	unsigned c, need, min;
+
+	while (s < end) {
+		c = *s++;
+		if (c == 0)
+			return 0;
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf) { need = 1; min = 0x80; c &= 0x1f; }
+		else if (c >= 0xe0 && c <= 0xef) { need = 2; min = 0x800; c &= 0x0f; }
+		else if (c >= 0xf0 && c <= 0xf4) { need = 3; min = 0x10000; c &= 0x07; }
+		else
+			return 0;
+		if ((size_t)(end - s) < need)
+			return 0;
+		while (need--) {
+			if ((*s & 0xc0) != 0x80)
+				return 0;
+			c = (c << 6) | (*s++ & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return 0;
+	}
+	return 1;
+}
+
+char *
+lh_read_stream(FILE *f, size_t *len)
+{
+	size_t cap = 8192, n = 0, r;
+	char *buf = lh_malloc(cap);
+
+	while ((r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+		n += r;
+		if (cap - n < 2)
+			buf = lh_realloc(buf, cap *= 2);
+	}
+	if (ferror(f)) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}
+
+char *
+lh_read_file(const char *path, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	ssize_t r;
+	char *buf;
+	int fd, e;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	buf = lh_malloc(cap);
+	for (;;) {
+		if (cap - n < 2)
+			buf = lh_realloc(buf, cap *= 2);
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			e = errno;
+			free(buf);
+			close(fd);
+			errno = e;
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += r;
+	}
+	close(fd);
+	buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}
+
+void
+lh_random_name(char *buf, size_t n)
+{
+	static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	unsigned char raw[64];
+	size_t i;
+	int fd, got = 0;
+
+	if (n == 0)
+		return;
+	if (n - 1 > sizeof raw)
+		n = sizeof raw + 1;
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) >= 0) {
+		got = read(fd, raw, n - 1) == (ssize_t)(n - 1);
+		close(fd);
+	}
+	if (!got) {
+		struct timespec ts;
+		unsigned long x;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		x = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16);
+		for (i = 0; i < n - 1; i++) {
+			x = x * 6364136223846793005UL + 1442695040888963407UL;
+			raw[i] = x >> 33;
+		}
+	}
+	for (i = 0; i < n - 1; i++)
+		buf[i] = digits[raw[i] % 36];
+	buf[n - 1] = 0;
+}
+
+const char *
+lh_hostname(void)
+{
+	static char host[256];
+	char *dot;
+
+	if (!host[0]) {
+		if (gethostname(host, sizeof host - 1) != 0 || !host[0])
+			strcpy(host, "localhost");
+		if ((dot = strchr(host, '.')))
+			*dot = 0;
+	}
+	return host;
+}
+
+void
+lh_close_stdout(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0)
+		lh_die_errno(LH_SYSERR, "stdout");
+}
+
+double
+lh_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double
+lh_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void
+lh_iso_time(double t, char *buf, size_t size)
+{
+	time_t secs = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
