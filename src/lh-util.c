@@ -287,3 +287,24 @@ lh_iso_time(double t, char *buf, size_t size)
 	gmtime_r(&secs, &tm);
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+void
+lh_help(int argc, char **argv, const char *manual)
+{
+	int i;
+
+	lh_init(argc, argv);
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--help")) {
+			fputs(manual, stdout);
+			lh_close_stdout();
+			exit(0);
+		}
+}
+
+void
+lh_usage(const char *usage)
+{
+	fprintf(stderr, "usage: %s\n", usage);
+	exit(LH_USAGE);
+}

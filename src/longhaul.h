@@ -38,6 +38,9 @@ void lh_random_name(char *buf, size_t n);
 const char *lh_hostname(void);
 /* write and close stdout, dying on error (full disk is an error) */
 void lh_close_stdout(void);
+ /* --help anywhere in argv prints manual and exits 0 */
+void lh_help(int argc, char **argv, const char *manual);
+void lh_usage(const char *usage) __attribute__((noreturn));
 double lh_now(void);                       /* CLOCK_REALTIME seconds */
 double lh_monotonic(void);
 void lh_iso_time(double t, char *buf, size_t size);  /* 2026-11-27T19:46:55Z */
@@ -51,5 +54,73 @@ enum {
 	LH_BADBOARD = 5,    /* board missing, newer format, corrupt record */
 	LH_SYSERR = 6,      /* I/O or system error */
 };
+
+/* ---- lh-board.c: the board protocol (see longhaul-board(5)) ---- */
+#define LH_BOARD_FORMAT 1
+#define LH_ID_MAX 64
+struct lh_board {
+	char dir[3072];
+	int fsync;              /* fsync files and directories (default on) */
+};
+/* Open the board named by dir, or $LONGHAUL_BOARD, or ./.longhaul; dies
+ * with LH_BADBOARD when it is missing or of a newer format. */
+void lh_board_open(struct lh_board *b, const char *dir);
+int lh_board_init(const char *dir);
+/* NULL when id is a valid task id, else the reason */
+const char *lh_id_check(const char *id);
+/* Read the current record of a task. Returns it (the caller owns it) and
+ * its version; NULL with *status LH_NOTFOUND or LH_BADBOARD (reason
+ * already printed when complain is set). */
+json_t *lh_task_read(struct lh_board *b, const char *id, int *version,
+    int *status, int complain);
+/* Every version of a task, oldest first, as a JSON array. */
+json_t *lh_task_history(struct lh_board *b, const char *id, int *status);
+/* Compare-and-swap: write rec as version expected+1 if and only if the
+ * current version is still expected (0 for a new task). Sets "version" and
+ * "updated" in rec. LH_OK, LH_CONFLICT or LH_SYSERR (printed). */
+int lh_task_cas(struct lh_board *b, const char *id, int expected, json_t *rec);
+/* Bring the index hints (ready/, waiting/, claimed/) in line with rec,
+ * removing those of old (may be NULL). Best effort: the record is truth. */
+void lh_task_reindex(struct lh_board *b, json_t *old, json_t *rec);
+/* Are all of rec's dependencies done? */
+int lh_task_deps_done(struct lh_board *b, json_t *rec);
+/* Promote waiting tasks whose dependencies are now done. */
+void lh_board_promote(struct lh_board *b);
+/* Tell waiters that something changed. */
+void lh_board_ring(struct lh_board *b);
+/* The file server's idea of now: mtime of a file just touched. */
+double lh_board_clock(struct lh_board *b);
+/* Seconds since the file of version v was written or heartbeat-touched,
+ * by the file server's clock; -1 on error. */
+double lh_task_age(struct lh_board *b, const char *id, int v, double now);
+/* Touch the file of version v (heartbeat): LH_OK, LH_CONFLICT if v is no
+ * longer current, LH_SYSERR. */
+int lh_task_touch(struct lh_board *b, const char *id, int v);
+/* Call fn for every task id on the board; stops when fn returns nonzero. */
+int lh_board_each(struct lh_board *b, int (*fn)(const char *id, void *arg),
+    void *arg);
+/* The identity of this process for records: {"host","pid","agent"} */
+json_t *lh_whoami(void);
+#define LH_TITLE_MAX 300
+#define LH_AREA_MAX 128
+#define LH_BODY_MAX (256 * 1024)
+#define LH_NOTE_MAX (64 * 1024)
+#define LH_VERIFY_MAX 32
+#define LH_COMMAND_MAX 4096
+/* Check the fields a user gives for a task (title, body, kind, priority,
+ * parent, area, deps, verify, max_attempts, id): types, lengths, UTF-8,
+ * that parent and deps exist, and that the area is within LONGHAUL_AREA.
+ * LH_OK, or the status with the reason printed, prefixed by where. */
+int lh_task_fields_check(struct lh_board *b, json_t *in, const char *where,
+    int need_title);
+/* Check a string field of a record from outside: valid UTF-8, at most max
+ * bytes. NULL when fine, else the reason. */
+const char *lh_field_check(const char *s, size_t max);
+
+/* ---- lh-wait.c: waiting for the board to change ---- */
+/* Wait until something rings the board's bell or timeout seconds pass.
+ * inotify where it works; the caller polls with backoff anyway, since
+ * inotify does not see other NFS clients. */
+void lh_wait_bell(struct lh_board *b, double timeout);
 
 #endif

@@ -1,0 +1,784 @@
+/* lh-board.c: the board protocol.
+ *
+ * A task is a directory of immutable JSON records, one per version:
+ *
+ *	tasks/SHARD/ID/000001.json, 000002.json, ...
+ *
+ * The highest version is the task's state. A write is a compare-and-swap:
+ * the writer read version N, writes its record to tmp/, and link()s it
+ * to version N+1. link() fails when N+1 exists, so of two writers that
+ * read the same N exactly one wins, on a local filesystem and on NFS, and
+ * no lock exists that a dead process could hold. Since NFS may report
+ * failure for a link that succeeded (a retransmitted request), a failed
+ * link is judged by looking: the destination is ours when it has our temp
+ * file's inode.
+ *
+ * A claim is such a write, and the claim's version is its fencing token:
+ * a later write by the owner must find the task still claimed with that
+ * token, so an owner whose lease expired and whose task went to somebody
+ * else is refused.
+ *
+ * Leases are judged by the file server's clock alone: a heartbeat
+ * touches the current version's file (its mtime is set by the server),
+ * and the reaper compares that mtime with the mtime of a file it has just
+ * touched itself. No two machines' clocks are ever compared.
+ *
+ * Finding work must not cost more as the board grows, so empty files
+ * named after tasks serve as indexes, sharded by a hash of the id:
+ *
+ *	ready/KIND/PRIORITY/SHARD/ID   claimable (dependencies done)
+ *	waiting/ID                     ready but waiting for dependencies
+ *	claimed/ID                     claimed; the reaper looks only here
+ *
+ * The record is the truth and an index entry only a hint: whoever finds a
+ * hint that disagrees with its record mends it, and board-reap -f
+ * rebuilds them all. Every transition writes the record first, then adds
+ * the new hint, then removes the old one, so a crash between the steps
+ * leaves a stale hint (mended when found) and never a lost task.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "longhaul.h"
+
+static unsigned
+shard_of(const char *id)
+{
+	uint32_t h = 2166136261u;
+
+	while (*id)
+		h = (h ^ (unsigned char)*id++) * 16777619u;
+	return h & 0xff;
+}
+
+const char *
+lh_id_check(const char *id)
+{
+	const char *p;
+
+	if (!*id)
+		return "empty task id";
+	if (strlen(id) > LH_ID_MAX)
+		return "task id longer than 64 bytes";
+	if (id[0] == '.' || id[0] == '-')
+		return "task id may not start with '.' or '-'";
+	if (strstr(id, ".."))
+		return "task id may not contain '..'";
+	for (p = id; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+			return "task id may hold only letters, digits, '-', '_' and '.'";
+	return NULL;
+}
+
+const char *
+lh_field_check(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n > max)
+		return "too long";
+	if (!lh_utf8_valid(s, n))
+		return "not valid UTF-8";
+	return NULL;
+}
+
+static void
+task_dir(struct lh_board *b, const char *id, char *buf, size_t size)
+{
+	lh_path(buf, size, "%s/tasks/%02x/%s", b->dir, shard_of(id), id);
+}
+
+static void
+version_path(struct lh_board *b, const char *id, int v, char *buf, size_t size)
+{
+	lh_path(buf, size, "%s/tasks/%02x/%s/%06d.json", b->dir, shard_of(id), id, v);
+}
+
+static int
+fsync_path(const char *path)
+{
+	int fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+/* create an empty file if absent; hints and bells */
+static int
+touch(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+
+	if (fd < 0)
+		return -1;
+	return close(fd);
+}
+
+static int
+mkdirs(const char *path)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (mkdir(path, 0777) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
+	lh_path(buf, sizeof buf, "%s", path);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0777) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+static const char *board_subdirs[] = { "tasks", "tmp", "ready", "waiting", "claimed", "names", NULL };
+
+int
+lh_board_init(const char *dir)
+{
+	char path[PATH_MAX], *old;
+	const char **sub;
+	int fd;
+
+	if (mkdirs(dir) != 0) {
+		lh_warn_errno("%s", dir);
+		return LH_SYSERR;
+	}
+	for (sub = board_subdirs; *sub; sub++) {
+		lh_path(path, sizeof path, "%s/%s", dir, *sub);
+		if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+			lh_warn_errno("%s", path);
+			return LH_SYSERR;
+		}
+	}
+	lh_path(path, sizeof path, "%s/format", dir);
+	if ((old = lh_read_file(path, NULL))) {
+		free(old);
+		return LH_OK;
+	}
+	/* written last: a board without its format file is not a board yet */
+	lh_path(path, sizeof path, "%s/tmp/format.%d", dir, (int)getpid());
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0 ||
+	    dprintf(fd, "longhaul-board %d\n", LH_BOARD_FORMAT) < 0 ||
+	    fsync(fd) != 0 || close(fd) != 0) {
+		lh_warn_errno("%s", path);
+		return LH_SYSERR;
+	}
+	{
+		char final[PATH_MAX];
+
+		lh_path(final, sizeof final, "%s/format", dir);
+		if (rename(path, final) != 0) {
+			lh_warn_errno("%s", final);
+			return LH_SYSERR;
+		}
+	}
+	fsync_path(dir);
+	return LH_OK;
+}
+
+void
+lh_board_open(struct lh_board *b, const char *dir)
+{
+	char path[PATH_MAX], *text, *env;
+	int format;
+
+	if (!dir || !*dir)
+		dir = getenv("LONGHAUL_BOARD");
+	if (!dir || !*dir)
+		dir = ".longhaul";
+	lh_path(b->dir, sizeof b->dir, "%s", dir);
+	env = getenv("LONGHAUL_FSYNC");
+	b->fsync = !(env && (!strcmp(env, "0") || !strcmp(env, "no") || !strcmp(env, "off")));
+	lh_path(path, sizeof path, "%s/format", b->dir);
+	if (!(text = lh_read_file(path, NULL))) {
+		if (errno == ENOENT)
+			lh_die(LH_BADBOARD, "%s: not a board (no format file; see board-init)", b->dir);
+		lh_die_errno(LH_BADBOARD, "%s", path);
+	}
+	if (sscanf(text, "longhaul-board %d", &format) != 1)
+		lh_die(LH_BADBOARD, "%s: not a longhaul board format file", path);
+	free(text);
+	if (format > LH_BOARD_FORMAT)
+		lh_die(LH_BADBOARD, "%s: written by a newer longhaul (board format %d; this one knows %d)",
+		    b->dir, format, LH_BOARD_FORMAT);
+}
+
+/* Highest version present: readdir, then look one past it, since a
+ * directory listing on NFS may be older than the open() that follows. */
+static int
+current_version(struct lh_board *b, const char *id, int *status)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct dirent *d;
+	DIR *dp;
+	int v = 0, n;
+	char *end;
+
+	task_dir(b, id, dir, sizeof dir);
+	if (!(dp = opendir(dir))) {
+		*status = errno == ENOENT ? LH_NOTFOUND : LH_SYSERR;
+		return -1;
+	}
+	while ((d = readdir(dp))) {
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		n = (int)strtol(d->d_name, &end, 10);
+		if (strcmp(end, ".json") == 0 && n > v)
+			v = n;
+	}
+	closedir(dp);
+	for (;;) {
+		version_path(b, id, v + 1, path, sizeof path);
+		if (access(path, F_OK) != 0)
+			break;
+		v++;
+	}
+	if (v == 0) {
+		*status = LH_NOTFOUND;      /* a publisher died before its link */
+		return -1;
+	}
+	return v;
+}
+
+static const char *states[] = { "ready", "claimed", "done", "failed", NULL };
+
+static const char *
+record_check(json_t *rec, const char *id, int v)
+{
+	const char **s, *state;
+	json_t *x;
+
+	if (!json_is_object(rec))
+		return "not a JSON object";
+	if (!json_is_integer(x = json_object_get(rec, "format")))
+		return "no format";
+	if (json_integer_value(x) > LH_BOARD_FORMAT)
+		return "written by a newer longhaul";
+	if (!json_is_string(x = json_object_get(rec, "id")) || strcmp(json_string_value(x), id))
+		return "id does not match its directory";
+	if (json_integer_value(json_object_get(rec, "version")) != v)
+		return "version does not match its file name";
+	if (!(state = json_string_value(json_object_get(rec, "state"))))
+		return "no state";
+	for (s = states; *s; s++)
+		if (!strcmp(*s, state))
+			break;
+	if (!*s)
+		return "unknown state";
+	if (!json_is_string(json_object_get(rec, "title")) ||
+	    !json_is_string(json_object_get(rec, "kind")))
+		return "no title or kind";
+	if (!strcmp(state, "claimed") &&
+	    !json_is_integer(json_object_get(json_object_get(rec, "lease"), "token")))
+		return "claimed without a lease token";
+	return NULL;
+}
+
+static json_t *
+read_version(struct lh_board *b, const char *id, int v, int *status, int complain)
+{
+	char path[PATH_MAX];
+	const char *why;
+	json_error_t err;
+	json_t *rec;
+
+	version_path(b, id, v, path, sizeof path);
+	if (!(rec = json_load_file(path, JSON_REJECT_DUPLICATES, &err))) {
+		if (complain)
+			lh_warn("task %s: version %d: corrupt record: %s (line %d)", id, v, err.text, err.line);
+		*status = LH_BADBOARD;
+		return NULL;
+	}
+	if ((why = record_check(rec, id, v))) {
+		if (complain)
+			lh_warn("task %s: version %d: corrupt record: %s", id, v, why);
+		json_decref(rec);
+		*status = LH_BADBOARD;
+		return NULL;
+	}
+	return rec;
+}
+
+json_t *
+lh_task_read(struct lh_board *b, const char *id, int *version, int *status, int complain)
+{
+	const char *why;
+	int v;
+
+	if ((why = lh_id_check(id))) {
+		if (complain)
+			lh_warn("task %.80s: %s", id, why);
+		*status = LH_USAGE;
+		return NULL;
+	}
+	if ((v = current_version(b, id, status)) < 0) {
+		if (complain && *status == LH_NOTFOUND)
+			lh_warn("task %s: no such task", id);
+		else if (complain)
+			lh_warn_errno("task %s", id);
+		return NULL;
+	}
+	if (version)
+		*version = v;
+	return read_version(b, id, v, status, complain);
+}
+
+json_t *
+lh_task_history(struct lh_board *b, const char *id, int *status)
+{
+	json_t *all, *rec;
+	int v, last;
+
+	if ((last = current_version(b, id, status)) < 0)
+		return NULL;
+	all = json_array();
+	for (v = 1; v <= last; v++) {
+		if (!(rec = read_version(b, id, v, status, 1))) {
+			json_decref(all);
+			return NULL;
+		}
+		json_array_append_new(all, rec);
+	}
+	return all;
+}
+
+static int
+write_tmp(struct lh_board *b, const char *text, size_t len, char *tmp, size_t size)
+{
+	char name[16];
+	ssize_t w;
+	size_t off = 0;
+	int fd;
+
+	lh_random_name(name, sizeof name);
+	lh_path(tmp, size, "%s/tmp/%s.%d.%s", b->dir, lh_hostname(), (int)getpid(), name);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+		return -1;
+	while (off < len) {
+		if ((w = write(fd, text + off, len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		off += w;
+	}
+	if (b->fsync && fsync(fd) != 0)
+		goto fail;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	{
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		errno = e;
+	}
+	return -1;
+}
+
+int
+lh_task_cas(struct lh_board *b, const char *id, int expected, json_t *rec)
+{
+	char dir[PATH_MAX], dest[PATH_MAX], tmp[PATH_MAX], when[32];
+	struct stat ts, ds;
+	char *text;
+	int r, e;
+
+	json_object_set_new(rec, "version", json_integer(expected + 1));
+	lh_iso_time(lh_now(), when, sizeof when);
+	json_object_set_new(rec, "updated", json_string(when));
+	if (!(text = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+		lh_warn("task %s: cannot encode the record", id);
+		return LH_SYSERR;
+	}
+	task_dir(b, id, dir, sizeof dir);
+	if (expected == 0 && mkdirs(dir) != 0) {
+		lh_warn_errno("task %s: %s", id, dir);
+		free(text);
+		return LH_SYSERR;
+	}
+	r = write_tmp(b, text, strlen(text), tmp, sizeof tmp);
+	/* a trailing newline would be nicer for cat, but not worth a copy */
+	free(text);
+	if (r != 0) {
+		lh_warn_errno("task %s: %s", id, tmp);
+		return LH_SYSERR;
+	}
+	version_path(b, id, expected + 1, dest, sizeof dest);
+	r = link(tmp, dest);
+	e = errno;
+	if (r != 0) {
+		/* judge by looking: NFS may fail a link that happened */
+		if (stat(tmp, &ts) == 0 && stat(dest, &ds) == 0 &&
+		    ts.st_ino == ds.st_ino && ts.st_dev == ds.st_dev)
+			r = 0;
+	}
+	unlink(tmp);
+	if (r != 0) {
+		if (e == EEXIST)
+			return LH_CONFLICT;
+		errno = e;
+		lh_warn_errno("task %s: %s", id, dest);
+		return LH_SYSERR;
+	}
+	if (b->fsync && fsync_path(dir) != 0) {
+		lh_warn_errno("task %s: fsync %s", id, dir);
+		return LH_SYSERR;
+	}
+	return LH_OK;
+}
+
+int
+lh_task_deps_done(struct lh_board *b, json_t *rec)
+{
+	const char *state;
+	json_t *dep, *d;
+	size_t i;
+	int st, done;
+
+	json_array_foreach(json_object_get(rec, "deps"), i, dep) {
+		if (!json_is_string(dep))
+			return 0;
+		if (!(d = lh_task_read(b, json_string_value(dep), NULL, &st, 0)))
+			return 0;
+		state = json_string_value(json_object_get(d, "state"));
+		done = state && !strcmp(state, "done");
+		json_decref(d);
+		if (!done)
+			return 0;
+	}
+	return 1;
+}
+
+/* Where the hint of rec lives, or "" when its state has none. */
+static void
+hint_path(struct lh_board *b, json_t *rec, int deps_done, char *buf, size_t size)
+{
+	const char *id = json_string_value(json_object_get(rec, "id"));
+	const char *state = json_string_value(json_object_get(rec, "state"));
+	const char *kind = json_string_value(json_object_get(rec, "kind"));
+	int prio = (int)json_integer_value(json_object_get(rec, "priority"));
+
+	buf[0] = 0;
+	if (!id || !state)
+		return;
+	if (!strcmp(state, "claimed"))
+		lh_path(buf, size, "%s/claimed/%s", b->dir, id);
+	else if (!strcmp(state, "ready") && !deps_done)
+		lh_path(buf, size, "%s/waiting/%s", b->dir, id);
+	else if (!strcmp(state, "ready"))
+		lh_path(buf, size, "%s/ready/%s/%d/%02x/%s", b->dir, kind ? kind : "work",
+		    prio, shard_of(id), id);
+}
+
+static int
+add_hint(const char *path)
+{
+	char dir[PATH_MAX], *slash;
+	int tries;
+
+	/* a claimer may rmdir an empty shard between our mkdir and our create */
+	for (tries = 0; tries < 8; tries++) {
+		if (touch(path) == 0)
+			return 0;
+		if (errno != ENOENT)
+			break;
+		lh_path(dir, sizeof dir, "%s", path);
+		if ((slash = strrchr(dir, '/')))
+			*slash = 0;
+		if (mkdirs(dir) != 0)
+			break;
+	}
+	lh_warn_errno("%s", path);
+	return -1;
+}
+
+void
+lh_task_reindex(struct lh_board *b, json_t *old, json_t *rec)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	int deps = 1;
+	const char *state = json_string_value(json_object_get(rec, "state"));
+
+	if (state && !strcmp(state, "ready"))
+		deps = lh_task_deps_done(b, rec);
+	hint_path(b, rec, deps, to, sizeof to);
+	if (to[0])
+		add_hint(to);
+	if (old) {
+		/* the old record's deps were judged then; try both places */
+		hint_path(b, old, 1, from, sizeof from);
+		if (from[0] && strcmp(from, to))
+			unlink(from);
+		hint_path(b, old, 0, from, sizeof from);
+		if (from[0] && strcmp(from, to))
+			unlink(from);
+	}
+}
+
+void
+lh_board_promote(struct lh_board *b)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct dirent *d;
+	json_t *rec;
+	DIR *dp;
+	int st, moved = 0;
+
+	lh_path(dir, sizeof dir, "%s/waiting", b->dir);
+	if (!(dp = opendir(dir)))
+		return;
+	while ((d = readdir(dp))) {
+		if (d->d_name[0] == '.')
+			continue;
+		if (!(rec = lh_task_read(b, d->d_name, NULL, &st, 0))) {
+			if (st == LH_NOTFOUND) {
+				lh_path(path, sizeof path, "%s/%s", dir, d->d_name);
+				unlink(path);
+			}
+			continue;
+		}
+		if (strcmp(json_string_value(json_object_get(rec, "state")), "ready") ||
+		    lh_task_deps_done(b, rec)) {
+			lh_task_reindex(b, rec, rec);
+			moved = 1;
+		}
+		json_decref(rec);
+	}
+	closedir(dp);
+	if (moved)
+		lh_board_ring(b);
+}
+
+void
+lh_board_ring(struct lh_board *b)
+{
+	char path[PATH_MAX];
+
+	lh_path(path, sizeof path, "%s/bell", b->dir);
+	touch(path);
+}
+
+double
+lh_board_clock(struct lh_board *b)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	lh_path(path, sizeof path, "%s/clock", b->dir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0)
+		return -1;
+	/* futimens(NULL) asks the server to use its own time (NFS
+	 * SET_TO_SERVER_TIME); the mtime read back is the server's now */
+	if (futimens(fd, NULL) != 0 || fstat(fd, &st) != 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
+}
+
+double
+lh_task_age(struct lh_board *b, const char *id, int v, double now)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	version_path(b, id, v, path, sizeof path);
+	if (stat(path, &st) != 0)
+		return -1;
+	return now - (st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9);
+}
+
+int
+lh_task_touch(struct lh_board *b, const char *id, int v)
+{
+	char path[PATH_MAX];
+
+	version_path(b, id, v, path, sizeof path);
+	if (utimensat(AT_FDCWD, path, NULL, 0) != 0) {
+		lh_warn_errno("task %s: %s", id, path);
+		return LH_SYSERR;
+	}
+	/* the reaper may have moved on meanwhile: then the touch was moot */
+	version_path(b, id, v + 1, path, sizeof path);
+	if (access(path, F_OK) == 0)
+		return LH_CONFLICT;
+	return LH_OK;
+}
+
+int
+lh_board_each(struct lh_board *b, int (*fn)(const char *id, void *arg), void *arg)
+{
+	char dir[PATH_MAX];
+	struct dirent *d;
+	DIR *dp;
+	int shard, r = 0;
+
+	for (shard = 0; shard < 256 && !r; shard++) {
+		lh_path(dir, sizeof dir, "%s/tasks/%02x", b->dir, shard);
+		if (!(dp = opendir(dir)))
+			continue;
+		while (!r && (d = readdir(dp)))
+			if (d->d_name[0] != '.')
+				r = fn(d->d_name, arg);
+		closedir(dp);
+	}
+	return r;
+}
+
+json_t *
+lh_whoami(void)
+{
+	const char *agent = getenv("LONGHAUL_AGENT");
+	const char *pid = getenv("LONGHAUL_PID");
+
+	if (!agent || !*agent)
+		agent = getenv("USER");
+	/* the tool itself is gone in a moment: the process that matters is
+	 * the one that ran it, or the one named in LONGHAUL_PID */
+	return json_pack("{s:s, s:I, s:s}", "host", lh_hostname(),
+	    "pid", (json_int_t)(pid && *pid ? atol(pid) : (long)getppid()),
+	    "agent", agent && *agent ? agent : "unknown");
+}
+
+static int
+bad(const char *where, const char *what, const char *why)
+{
+	lh_warn("%s%s: %s", where, what, why);
+	return LH_USAGE;
+}
+
+static int
+check_string(const char *where, const char *name, json_t *v, size_t max, int need)
+{
+	const char *why;
+
+	if (!v || json_is_null(v))
+		return need ? bad(where, name, "missing") : 0;
+	if (!json_is_string(v))
+		return bad(where, name, "not a string");
+	if ((why = lh_field_check(json_string_value(v), max)))
+		return bad(where, name, why);
+	return 0;
+}
+
+static int
+check_task_ref(struct lh_board *b, const char *where, const char *name, json_t *v)
+{
+	const char *id = json_string_value(v);
+	json_t *rec;
+	int st;
+
+	if (!id)
+		return bad(where, name, "not a task id");
+	if (lh_id_check(id))
+		return bad(where, name, lh_id_check(id));
+	if (!(rec = lh_task_read(b, id, NULL, &st, 0))) {
+		lh_warn("%s%s %s: %s", where, name, id,
+		    st == LH_NOTFOUND ? "no such task" : "unreadable record");
+		return st;
+	}
+	json_decref(rec);
+	return 0;
+}
+
+static int
+check_integer(const char *where, const char *name, json_t *v, long min, long max)
+{
+	char why[64];
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+		snprintf(why, sizeof why, "must be an integer from %ld to %ld", min, max);
+		return bad(where, name, why);
+	}
+	return 0;
+}
+
+int
+lh_task_fields_check(struct lh_board *b, json_t *in, const char *where, int need_title)
+{
+	static const char *known[] = { "id", "title", "body", "kind", "priority", "parent",
+		"area", "deps", "verify", "max_attempts", NULL };
+	const char *key, *kind, *area, *limit, **k;
+	json_t *v, *x;
+	size_t i;
+	int r;
+
+	if (!json_is_object(in))
+		return bad(where, "task", "not a JSON object");
+	json_object_foreach(in, key, v) {
+		for (k = known; *k && strcmp(*k, key); k++)
+			;
+		if (!*k)
+			return bad(where, key, "not a task field one may set");
+	}
+	if ((r = check_string(where, "title", json_object_get(in, "title"), LH_TITLE_MAX, need_title)) ||
+	    (r = check_string(where, "body", json_object_get(in, "body"), LH_BODY_MAX, 0)) ||
+	    (r = check_string(where, "area", json_object_get(in, "area"), LH_AREA_MAX, 0)) ||
+	    (r = check_string(where, "kind", json_object_get(in, "kind"), 16, 0)) ||
+	    (r = check_string(where, "id", json_object_get(in, "id"), LH_ID_MAX, 0)) ||
+	    (r = check_integer(where, "priority", json_object_get(in, "priority"), 0, 9)) ||
+	    (r = check_integer(where, "max_attempts", json_object_get(in, "max_attempts"), 1, 1000)))
+		return r;
+	if ((v = json_object_get(in, "title")) && json_is_string(v) && !*json_string_value(v))
+		return bad(where, "title", "empty");
+	if ((v = json_object_get(in, "id")) && json_is_string(v) && lh_id_check(json_string_value(v)))
+		return bad(where, "id", lh_id_check(json_string_value(v)));
+	if ((kind = json_string_value(json_object_get(in, "kind"))) &&
+	    strcmp(kind, "work") && strcmp(kind, "plan"))
+		return bad(where, "kind", "must be work or plan");
+	area = json_string_value(json_object_get(in, "area"));
+	limit = getenv("LONGHAUL_AREA");
+	if (limit && *limit && (area || need_title)) {
+		if (!area)
+			area = "";
+		if (strcmp(area, limit) && !(strncmp(area, limit, strlen(limit)) == 0 &&
+		    area[strlen(limit)] == '/')) {
+			lh_warn("%sarea '%s': outside this planner's area '%s'", where, area, limit);
+			return LH_CONFLICT;
+		}
+	}
+	if ((v = json_object_get(in, "parent")) && !json_is_null(v) &&
+	    (r = check_task_ref(b, where, "parent", v)))
+		return r;
+	if ((v = json_object_get(in, "deps")) && !json_is_null(v)) {
+		if (!json_is_array(v))
+			return bad(where, "deps", "not an array of task ids");
+		json_array_foreach(v, i, x)
+			if ((r = check_task_ref(b, where, "dep", x)))
+				return r;
+	}
+	if ((v = json_object_get(in, "verify")) && !json_is_null(v)) {
+		if (!json_is_array(v) || json_array_size(v) > LH_VERIFY_MAX)
+			return bad(where, "verify", "not an array of at most 32 commands");
+		json_array_foreach(v, i, x)
+			if ((r = check_string(where, "verify", x, LH_COMMAND_MAX, 1)))
+				return r;
+	}
+	return LH_OK;
+}
