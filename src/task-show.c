@@ -1,0 +1,82 @@
+/* task-show: print tasks' records as JSON, one line each; with -H every
+ * version of each, oldest first: the task's history. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "longhaul.h"
+
+static const char usage[] = "task-show [-b board] [-H] [id...]";
+static const char manual[] =
+"usage: task-show [-b board] [-H] [id...]\n"
+"Print the current record of each task as one line of JSON (ids from the\n"
+"operands, else one per line on stdin). -H prints every version instead,\n"
+"oldest first, one per line.\n"
+"Exit status: 0 all shown, 2 bad id, 4 a task missing, 5 bad board or\n"
+"corrupt record, 6 system error. A failure on one id does not stop the rest.\n";
+
+static struct lh_board board;
+static int history;
+
+static int
+show(const char *id)
+{
+	json_t *j;
+	size_t i;
+	char *text;
+	int st;
+
+	if (lh_id_check(id)) {
+		lh_warn("task %.80s: %s", id, lh_id_check(id));
+		return LH_USAGE;
+	}
+	j = history ? lh_task_history(&board, id, &st) : lh_task_read(&board, id, NULL, &st, 1);
+	if (!j) {
+		if (history && st == LH_NOTFOUND)
+			lh_warn("task %s: no such task", id);
+		return st;
+	}
+	if (!history)
+		j = json_pack("[o]", j);
+	for (i = 0; i < json_array_size(j); i++) {
+		text = json_dumps(json_array_get(j, i), JSON_COMPACT | JSON_PRESERVE_ORDER);
+		puts(text);
+		free(text);
+	}
+	json_decref(j);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *dir = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int c, r, status = 0;
+
+	lh_help(argc, argv, manual);
+	while ((c = getopt(argc, argv, "b:H")) != -1)
+		switch (c) {
+		case 'b': dir = optarg; break;
+		case 'H': history = 1; break;
+		default: lh_usage(usage);
+		}
+	lh_board_open(&board, dir);
+	if (optind < argc) {
+		for (; optind < argc; optind++)
+			if ((r = show(argv[optind])) && !status)
+				status = r;
+	} else {
+		while ((n = getline(&line, &cap, stdin)) > 0) {
+			if (line[n - 1] == '\n')
+				line[n - 1] = 0;
+			if (*line && (r = show(line)) && !status)
+				status = r;
+		}
+		free(line);
+	}
+	lh_close_stdout();
+	return status;
+}
