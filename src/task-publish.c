@@ -9,7 +9,10 @@
  * same title in the same area as one not failed is refused (the name is
  * taken by an exclusive link in names/ before the task is written);
  * LONGHAUL_AREA confines publishing to one area and what is under it;
- * LONGHAUL_PUBLISH_MAX caps what one agent publishes in one cycle.
+ * LONGHAUL_PUBLISH_MAX caps what one agent publishes in one cycle;
+ * LONGHAUL_NO_PLAN refuses planning tasks (a planner at the maximum depth
+ * of sub-planning); LONGHAUL_PARENT is the default parent (the plan task
+ * a planner works on).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +37,8 @@ static const char manual[] =
 "  -b board        the board (default $LONGHAUL_BOARD, else .longhaul)\n"
 "  -k kind         work (default) or plan\n"
 "  -p priority     0..9, higher is claimed first (default 5)\n"
-"  -P parent       the task this one was planned under\n"
+"  -P parent       the task this one was planned under (default\n"
+"                  $LONGHAUL_PARENT)\n"
 "  -a area         an area label, such as src/parser\n"
 "  -d dep          a task that must be done first (repeatable)\n"
 "  -v command      a verification command the result must pass (repeatable)\n"
@@ -42,8 +46,10 @@ static const char manual[] =
 "  -i id           the id to use instead of a new one\n"
 "  -f file         read the body from file (- for stdin)\n"
 "  -D              allow a duplicate title in the same area\n"
-"Exit status: 0 published, 2 bad input, 3 duplicate or id taken,\n"
-"4 parent or dependency missing, 5 bad board, 6 system error.\n";
+"LONGHAUL_AREA confines tasks to an area, LONGHAUL_PUBLISH_MAX caps tasks\n"
+"per agent per cycle, LONGHAUL_NO_PLAN=1 refuses -k plan.\n"
+"Exit status: 0 published, 2 bad input, 3 duplicate, id taken or refused\n"
+"by a limit, 4 parent or dependency missing, 5 bad board, 6 system error.\n";
 
 static struct lh_board board;
 static int allow_duplicate;
@@ -241,12 +247,18 @@ static int
 publish(json_t *in, const char *where)
 {
 	char name[PATH_MAX], gen[LH_ID_MAX + 1], when[32], rnd[8];
-	const char *id;
+	const char *id, *no_plan;
 	json_t *rec;
 	int status, tries, generated = 0;
 
 	if (!(rec = make_record(in, where, &status)))
 		return status;
+	if ((no_plan = getenv("LONGHAUL_NO_PLAN")) && *no_plan && strcmp(no_plan, "0") &&
+	    !strcmp(json_string_value(json_object_get(rec, "kind")), "plan")) {
+		lh_warn("%skind plan: no sub-planning at this depth (LONGHAUL_NO_PLAN)", where);
+		status = LH_CONFLICT;
+		goto out;
+	}
 	if ((status = take_quota(where)))
 		goto out;
 	for (tries = 0; tries < 10; tries++) {
@@ -326,6 +338,8 @@ main(int argc, char **argv)
 		lh_usage(usage);
 	if (batch && body_file && !strcmp(body_file, "-"))
 		lh_die(LH_USAGE, "-f -: stdin carries the tasks with -j");
+	if (!json_object_get(defaults, "parent") && getenv("LONGHAUL_PARENT") && *getenv("LONGHAUL_PARENT"))
+		json_object_set_new(defaults, "parent", option_string('P', getenv("LONGHAUL_PARENT")));
 	lh_board_open(&board, dir);
 	if (body_file) {
 		body = !strcmp(body_file, "-") ? lh_read_stream(stdin, &len) : lh_read_file(body_file, &len);
