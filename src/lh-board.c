@@ -398,12 +398,38 @@ fail:
 }
 
 int
+lh_create_exclusive(struct lh_board *b, const char *dest, const char *text)
+{
+	char tmp[PATH_MAX];
+	struct stat ts, ds;
+	int r, e;
+
+	if (write_tmp(b, text, strlen(text), tmp, sizeof tmp) != 0) {
+		lh_warn_errno("%s", tmp);
+		return LH_SYSERR;
+	}
+	r = link(tmp, dest);
+	e = errno;
+	/* judge by looking: NFS may fail a link that happened */
+	if (r != 0 && stat(tmp, &ts) == 0 && stat(dest, &ds) == 0 &&
+	    ts.st_ino == ds.st_ino && ts.st_dev == ds.st_dev)
+		r = 0;
+	unlink(tmp);
+	if (r == 0)
+		return LH_OK;
+	if (e == EEXIST)
+		return LH_CONFLICT;
+	errno = e;
+	lh_warn_errno("%s", dest);
+	return LH_SYSERR;
+}
+
+int
 lh_task_cas(struct lh_board *b, const char *id, int expected, json_t *rec)
 {
-	char dir[PATH_MAX], dest[PATH_MAX], tmp[PATH_MAX], when[32];
-	struct stat ts, ds;
+	char dir[PATH_MAX], dest[PATH_MAX], when[32];
 	char *text;
-	int r, e;
+	int r;
 
 	json_object_set_new(rec, "version", json_integer(expected + 1));
 	lh_iso_time(lh_now(), when, sizeof when);
@@ -418,35 +444,14 @@ lh_task_cas(struct lh_board *b, const char *id, int expected, json_t *rec)
 		free(text);
 		return LH_SYSERR;
 	}
-	r = write_tmp(b, text, strlen(text), tmp, sizeof tmp);
-	/* a trailing newline would be nicer for cat, but not worth a copy */
-	free(text);
-	if (r != 0) {
-		lh_warn_errno("task %s: %s", id, tmp);
-		return LH_SYSERR;
-	}
 	version_path(b, id, expected + 1, dest, sizeof dest);
-	r = link(tmp, dest);
-	e = errno;
-	if (r != 0) {
-		/* judge by looking: NFS may fail a link that happened */
-		if (stat(tmp, &ts) == 0 && stat(dest, &ds) == 0 &&
-		    ts.st_ino == ds.st_ino && ts.st_dev == ds.st_dev)
-			r = 0;
-	}
-	unlink(tmp);
-	if (r != 0) {
-		if (e == EEXIST)
-			return LH_CONFLICT;
-		errno = e;
-		lh_warn_errno("task %s: %s", id, dest);
-		return LH_SYSERR;
-	}
-	if (b->fsync && fsync_path(dir) != 0) {
+	r = lh_create_exclusive(b, dest, text);
+	free(text);
+	if (r == LH_OK && b->fsync && fsync_path(dir) != 0) {
 		lh_warn_errno("task %s: fsync %s", id, dir);
 		return LH_SYSERR;
 	}
-	return LH_OK;
+	return r;
 }
 
 int

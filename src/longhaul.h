@@ -79,6 +79,10 @@ json_t *lh_task_history(struct lh_board *b, const char *id, int *status);
  * current version is still expected (0 for a new task). Sets "version" and
  * "updated" in rec. LH_OK, LH_CONFLICT or LH_SYSERR (printed). */
 int lh_task_cas(struct lh_board *b, const char *id, int expected, json_t *rec);
+/* Create dest holding text if and only if it does not exist: written to
+ * tmp/, then link()ed, the result confirmed by inode when link reports an
+ * error. LH_OK, LH_CONFLICT (it exists) or LH_SYSERR (printed). */
+int lh_create_exclusive(struct lh_board *b, const char *dest, const char *text);
 /* Bring the index hints (ready/, waiting/, claimed/) in line with rec,
  * removing those of old (may be NULL). Best effort: the record is truth. */
 void lh_task_reindex(struct lh_board *b, json_t *old, json_t *rec);

@@ -146,56 +146,38 @@ name_path(json_t *rec, char *buf, size_t size)
 static int
 take_name(json_t *rec, const char *where, char *name, size_t size)
 {
-	char tmp[PATH_MAX], rnd[12], *other, *nl;
+	char text[LH_ID_MAX + 2], *other, *nl;
 	const char *id = json_string_value(json_object_get(rec, "id"));
 	const char *state;
 	json_t *them;
-	FILE *f;
 	int tries, st;
 
 	name_path(rec, name, size);
-	lh_random_name(rnd, sizeof rnd);
-	lh_path(tmp, sizeof tmp, "%s/tmp/name.%d.%s", board.dir, (int)getpid(), rnd);
-	if (!(f = fopen(tmp, "w")) || fprintf(f, "%s\n", id) < 0 || fclose(f) != 0) {
-		lh_warn_errno("%s", tmp);
-		return LH_SYSERR;
-	}
+	snprintf(text, sizeof text, "%s\n", id);
 	for (tries = 0; tries < 3; tries++) {
-		if (link(tmp, name) == 0)
-			break;
-		if (errno != EEXIST) {
-			lh_warn_errno("%s", name);
-			unlink(tmp);
-			return LH_SYSERR;
-		}
+		if ((st = lh_create_exclusive(&board, name, text)) != LH_CONFLICT)
+			return st;
 		if (!(other = lh_read_file(name, NULL)))
 			continue;
 		if ((nl = strchr(other, '\n')))
 			*nl = 0;
 		them = lh_task_read(&board, other, NULL, &st, 0);
 		state = them ? json_string_value(json_object_get(them, "state")) : NULL;
-		if (!strcmp(other, id) || !state || strcmp(state, "failed")) {
-			if (them)
-				lh_warn("%stitle '%s': duplicate of task %s in area '%s'", where,
-				    json_string_value(json_object_get(rec, "title")), other,
-				    json_string_value(json_object_get(rec, "area")));
-			json_decref(them);
+		json_decref(them);
+		if (!them && st == LH_NOTFOUND) {
+			unlink(name);   /* its publisher died before writing it */
+		} else if (state && !strcmp(state, "failed") && strcmp(other, id)) {
+			unlink(name);   /* failed for good: the title is free again */
+		} else {
+			lh_warn("%stitle '%s': duplicate of task %s in area '%s'", where,
+			    json_string_value(json_object_get(rec, "title")), other,
+			    json_string_value(json_object_get(rec, "area")));
 			free(other);
-			if (!them && st == LH_NOTFOUND) {
-				/* its publisher died before writing it */
-				unlink(name);
-				continue;
-			}
-			unlink(tmp);
 			return LH_CONFLICT;
 		}
-		/* the holder failed for good: the title is free again */
-		json_decref(them);
 		free(other);
-		unlink(name);
 	}
-	unlink(tmp);
-	return tries < 3 ? 0 : LH_CONFLICT;
+	return LH_CONFLICT;
 }
 
 /* Count this agent's publications in this cycle by exclusive links
@@ -208,36 +190,23 @@ take_quota(const char *where)
 	const char *cycle = getenv("LONGHAUL_CYCLE");
 	const char *agent = getenv("LONGHAUL_AGENT");
 	long n, cap;
-	int fd;
+	int r = LH_CONFLICT;
 
 	if (!max || !*max)
 		return 0;
 	cap = atol(max);
-	lh_path(dir, sizeof dir, "%s/quota/%s/%s", board.dir,
-	    cycle && *cycle && !lh_id_check(cycle) ? cycle : "0",
-	    agent && *agent && !lh_id_check(agent) ? agent : "unknown");
+	lh_path(dir, sizeof dir, "%s/quota/%s", board.dir,
+	    cycle && *cycle && !lh_id_check(cycle) ? cycle : "0");
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+		lh_path(slot, sizeof slot, "%s/quota", board.dir);
+		mkdir(slot, 0777);
+		mkdir(dir, 0777);
+	}
 	for (n = 1; n <= cap; n++) {
-		lh_path(slot, sizeof slot, "%s/%ld", dir, n);
-		fd = open(slot, O_WRONLY | O_CREAT | O_EXCL, 0644);
-		if (fd < 0 && errno == ENOENT) {
-			char up[PATH_MAX];
-
-			lh_path(up, sizeof up, "%s/quota", board.dir);
-			mkdir(up, 0777);
-			lh_path(up, sizeof up, "%s/quota/%s", board.dir,
-			    cycle && *cycle && !lh_id_check(cycle) ? cycle : "0");
-			mkdir(up, 0777);
-			mkdir(dir, 0777);
-			fd = open(slot, O_WRONLY | O_CREAT | O_EXCL, 0644);
-		}
-		if (fd >= 0) {
-			close(fd);
-			return 0;
-		}
-		if (errno != EEXIST) {
-			lh_warn_errno("%s", slot);
-			return LH_SYSERR;
-		}
+		lh_path(slot, sizeof slot, "%s/%s.%ld", dir,
+		    agent && *agent && !lh_id_check(agent) ? agent : "unknown", n);
+		if ((r = lh_create_exclusive(&board, slot, "")) != LH_CONFLICT)
+			return r;
 	}
 	lh_warn("%spublish limit reached: %ld tasks this cycle (LONGHAUL_PUBLISH_MAX)", where, cap);
 	return LH_CONFLICT;
