@@ -52,11 +52,8 @@ install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/prompts \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	cp $(TOOLS) $(SCRIPTS) $(DESTDIR)$(BINDIR)/
-	cp share/prompts/* $(DESTDIR)$(SHAREDIR)/prompts/
-	cp share/*.json $(DESTDIR)$(SHAREDIR)/ 2>/dev/null || true
-	cp $(MAN1) $(DESTDIR)$(MANDIR)/man1/
-	cp $(MAN5) $(DESTDIR)$(MANDIR)/man5/
-	cp $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+	for f in share/prompts/* share/*.json; do [ ! -f "$$f" ] || cp "$$f" "$(DESTDIR)$(SHAREDIR)/$${f#share/}"; done
+	for f in $(MAN1) $(MAN5) $(MAN7); do cp "$$f" "$(DESTDIR)$(MANDIR)/man$${f##*.}/"; done
 
 clean:
 	rm -f $(TOOLS) src/*.o liblonghaul.a

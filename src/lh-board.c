@@ -343,17 +343,18 @@ json_t *
 lh_task_history(struct lh_board *b, const char *id, int *status)
 {
 	json_t *all, *rec;
-	int v, last;
+	int v, last, st;
 
 	if ((last = current_version(b, id, status)) < 0)
 		return NULL;
+	*status = LH_OK;
 	all = json_array();
 	for (v = 1; v <= last; v++) {
-		if (!(rec = read_version(b, id, v, status, 1))) {
-			json_decref(all);
-			return NULL;
-		}
-		json_array_append_new(all, rec);
+		/* a damaged old version is reported; the rest still shows */
+		if ((rec = read_version(b, id, v, &st, 1)))
+			json_array_append_new(all, rec);
+		else
+			*status = st;
 	}
 	return all;
 }
@@ -445,11 +446,20 @@ lh_task_cas(struct lh_board *b, const char *id, int expected, json_t *rec)
 		return LH_SYSERR;
 	}
 	version_path(b, id, expected + 1, dest, sizeof dest);
+	text = lh_realloc(text, strlen(text) + 2);
+	strcat(text, "\n");
 	r = lh_create_exclusive(b, dest, text);
 	free(text);
 	if (r == LH_OK && b->fsync && fsync_path(dir) != 0) {
 		lh_warn_errno("task %s: fsync %s", id, dir);
 		return LH_SYSERR;
+	}
+	if (r == LH_OK && b->fsync && expected == 0) {
+		/* a new task's own directory entry, and its shard's */
+		*strrchr(dir, '/') = 0;
+		fsync_path(dir);
+		*strrchr(dir, '/') = 0;
+		fsync_path(dir);
 	}
 	return r;
 }
@@ -580,9 +590,15 @@ void
 lh_board_ring(struct lh_board *b)
 {
 	char path[PATH_MAX];
+	int fd;
 
+	/* the close wakes local inotify waiters; the new mtime is for those
+	 * that poll it over NFS */
 	lh_path(path, sizeof path, "%s/bell", b->dir);
-	touch(path);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644)) >= 0) {
+		futimens(fd, NULL);
+		close(fd);
+	}
 }
 
 double
@@ -786,4 +802,77 @@ lh_task_fields_check(struct lh_board *b, json_t *in, const char *where, int need
 				return r;
 	}
 	return LH_OK;
+}
+
+/* names/HASH holds the id of the task that has the title (area, title):
+ * an exclusive link there makes the second of two duplicates lose. */
+static void
+title_path(struct lh_board *b, json_t *rec, char *buf, size_t size)
+{
+	const char *s;
+	uint64_t h = 14695981039346656037ull;
+
+	for (s = json_string_value(json_object_get(rec, "area")); s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	h = (h ^ 0xff) * 1099511628211ull;
+	for (s = json_string_value(json_object_get(rec, "title")); s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	lh_path(buf, size, "%s/names/%016llx", b->dir, (unsigned long long)h);
+}
+
+int
+lh_title_take(struct lh_board *b, json_t *rec, const char *where)
+{
+	char name[PATH_MAX], text[LH_ID_MAX + 2], *other, *nl;
+	const char *id = json_string_value(json_object_get(rec, "id"));
+	const char *state;
+	json_t *them;
+	int tries, st;
+
+	title_path(b, rec, name, sizeof name);
+	snprintf(text, sizeof text, "%s\n", id);
+	for (tries = 0; tries < 3; tries++) {
+		if ((st = lh_create_exclusive(b, name, text)) != LH_CONFLICT)
+			return st;
+		if (!(other = lh_read_file(name, NULL)))
+			continue;
+		if ((nl = strchr(other, '\n')))
+			*nl = 0;
+		if (!strcmp(other, id)) {
+			free(other);
+			return LH_OK;
+		}
+		them = lh_task_read(b, other, NULL, &st, 0);
+		state = them ? json_string_value(json_object_get(them, "state")) : NULL;
+		json_decref(them);
+		if ((!them && st == LH_NOTFOUND) || (state && !strcmp(state, "failed"))) {
+			/* its publisher died before writing it, or it failed for
+			 * good: the title is free again */
+			unlink(name);
+		} else {
+			lh_warn("%stitle '%s': duplicate of task %s in area '%s'", where,
+			    json_string_value(json_object_get(rec, "title")), other,
+			    json_string_value(json_object_get(rec, "area")));
+			free(other);
+			return LH_CONFLICT;
+		}
+		free(other);
+	}
+	return LH_CONFLICT;
+}
+
+void
+lh_title_drop(struct lh_board *b, json_t *rec)
+{
+	char name[PATH_MAX], *other, *nl;
+	const char *id = json_string_value(json_object_get(rec, "id"));
+
+	title_path(b, rec, name, sizeof name);
+	if (!(other = lh_read_file(name, NULL)))
+		return;
+	if ((nl = strchr(other, '\n')))
+		*nl = 0;
+	if (id && !strcmp(other, id))
+		unlink(name);
+	free(other);
 }

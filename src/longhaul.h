@@ -83,6 +83,11 @@ int lh_task_cas(struct lh_board *b, const char *id, int expected, json_t *rec);
  * tmp/, then link()ed, the result confirmed by inode when link reports an
  * error. LH_OK, LH_CONFLICT (it exists) or LH_SYSERR (printed). */
 int lh_create_exclusive(struct lh_board *b, const char *dest, const char *text);
+/* The duplicate guard: take the (area, title) of rec for its id, or
+ * LH_CONFLICT (said, prefixed by where) when a task not failed has it. */
+int lh_title_take(struct lh_board *b, json_t *rec, const char *where);
+/* Give the (area, title) of rec back, if rec's id holds it. */
+void lh_title_drop(struct lh_board *b, json_t *rec);
 /* Bring the index hints (ready/, waiting/, claimed/) in line with rec,
  * removing those of old (may be NULL). Best effort: the record is truth. */
 void lh_task_reindex(struct lh_board *b, json_t *old, json_t *rec);

@@ -126,60 +126,6 @@ make_record(json_t *in, const char *where, int *status)
 	return rec;
 }
 
-/* A link in names/ per (area, title) makes duplicates lose atomically. */
-static void
-name_path(json_t *rec, char *buf, size_t size)
-{
-	const char *s;
-	uint64_t h = 14695981039346656037ull;
-
-	for (s = json_string_value(json_object_get(rec, "area")); *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	h = (h ^ 0xff) * 1099511628211ull;
-	for (s = json_string_value(json_object_get(rec, "title")); *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	lh_path(buf, size, "%s/names/%016llx", board.dir, (unsigned long long)h);
-}
-
-/* 0 when the name is ours now, else the status; the name file holds the
- * id of the task that owns it */
-static int
-take_name(json_t *rec, const char *where, char *name, size_t size)
-{
-	char text[LH_ID_MAX + 2], *other, *nl;
-	const char *id = json_string_value(json_object_get(rec, "id"));
-	const char *state;
-	json_t *them;
-	int tries, st;
-
-	name_path(rec, name, size);
-	snprintf(text, sizeof text, "%s\n", id);
-	for (tries = 0; tries < 3; tries++) {
-		if ((st = lh_create_exclusive(&board, name, text)) != LH_CONFLICT)
-			return st;
-		if (!(other = lh_read_file(name, NULL)))
-			continue;
-		if ((nl = strchr(other, '\n')))
-			*nl = 0;
-		them = lh_task_read(&board, other, NULL, &st, 0);
-		state = them ? json_string_value(json_object_get(them, "state")) : NULL;
-		json_decref(them);
-		if (!them && st == LH_NOTFOUND) {
-			unlink(name);   /* its publisher died before writing it */
-		} else if (state && !strcmp(state, "failed") && strcmp(other, id)) {
-			unlink(name);   /* failed for good: the title is free again */
-		} else {
-			lh_warn("%stitle '%s': duplicate of task %s in area '%s'", where,
-			    json_string_value(json_object_get(rec, "title")), other,
-			    json_string_value(json_object_get(rec, "area")));
-			free(other);
-			return LH_CONFLICT;
-		}
-		free(other);
-	}
-	return LH_CONFLICT;
-}
-
 /* Count this agent's publications in this cycle by exclusive links
  * quota/CYCLE/AGENT/N, so concurrent publishers cannot overrun the cap. */
 static int
@@ -215,7 +161,7 @@ take_quota(const char *where)
 static int
 publish(json_t *in, const char *where)
 {
-	char name[PATH_MAX], gen[LH_ID_MAX + 1], when[32], rnd[8];
+	char gen[LH_ID_MAX + 1], when[32], rnd[8];
 	const char *id, *no_plan;
 	json_t *rec;
 	int status, tries, generated = 0;
@@ -228,8 +174,6 @@ publish(json_t *in, const char *where)
 		status = LH_CONFLICT;
 		goto out;
 	}
-	if ((status = take_quota(where)))
-		goto out;
 	for (tries = 0; tries < 10; tries++) {
 		if (!(id = json_string_value(json_object_get(rec, "id")))) {
 			lh_iso_time(lh_now(), when, sizeof when);
@@ -241,14 +185,19 @@ publish(json_t *in, const char *where)
 			id = gen;
 			generated = 1;
 		}
-		name[0] = 0;
-		if (!allow_duplicate && (status = take_name(rec, where, name, sizeof name)))
+		if (!allow_duplicate && (status = lh_title_take(&board, rec, where)))
 			goto out;
+		/* the quota after the title: a refused duplicate costs no slot */
+		if (tries == 0 && (status = take_quota(where))) {
+			if (!allow_duplicate)
+				lh_title_drop(&board, rec);
+			goto out;
+		}
 		status = lh_task_cas(&board, id, 0, rec);
 		if (status == LH_OK)
 			break;
-		if (name[0])
-			unlink(name);
+		if (!allow_duplicate)
+			lh_title_drop(&board, rec);
 		if (status != LH_CONFLICT || !generated) {
 			if (status == LH_CONFLICT)
 				lh_warn("%stask %s: already exists", where, id);

@@ -20,7 +20,7 @@
 
 static const char usage[] =
     "task-update [-b board] [-t token | -V version] [-c commit] [-m note | -F file] "
-    "[-r reason] action id";
+    "[-r reason] [-e json] action id";
 static const char manual[] =
 "usage: task-update [-b board] [-t token | -V version] [options] action id\n"
 "Actions of the owner, with -t TOKEN from task-claim:\n"
@@ -114,7 +114,7 @@ main(int argc, char **argv)
 	json_error_t err;
 	const char **ap;
 	enum action a;
-	int c, v, st, tries;
+	int c, v, st, tries, renamed;
 
 	lh_help(argc, argv, manual);
 	while ((c = getopt(argc, argv, "b:c:e:F:m:r:t:V:")) != -1)
@@ -205,7 +205,18 @@ main(int argc, char **argv)
 		}
 		if (!(new = apply(a, id, rec, fields, commit, note, reason)))
 			return LH_CONFLICT;
+		/* an edit that renames the task moves its duplicate guard */
+		renamed = a == EDIT && (json_object_get(fields, "title") || json_object_get(fields, "area")) &&
+		    (!json_equal(json_object_get(rec, "title"), json_object_get(new, "title")) ||
+		    !json_equal(json_object_get(rec, "area"), json_object_get(new, "area")));
+		if (renamed && (st = lh_title_take(&board, new, "edit: "))) {
+			json_decref(new);
+			json_decref(rec);
+			return st;
+		}
 		st = lh_task_cas(&board, id, v, new);
+		if (renamed)
+			lh_title_drop(&board, st == LH_OK ? rec : new);
 		if (st == LH_OK) {
 			lh_task_reindex(&board, rec, new);
 			if (a == DONE)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # task-publish: records, batches, duplicates, guard rails
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 19
 board-init >/dev/null
 
 expect_code 0 'publish one task' -- task-publish -i t1 -a core -p 7 -m 2 -v 'make test' -v true 'Add a parser'
@@ -48,3 +48,12 @@ LONGHAUL_PUBLISH_MAX=2 LONGHAUL_AGENT=p1 LONGHAUL_CYCLE=c1 \
 EOB
 expect_eq 'the publish quota stops the third' 2 "$(wc -l <"$TRASH/out")"
 expect_match 'saying why' 'publish limit reached: 2 tasks this cycle' "$TRASH/err"
+
+LONGHAUL_PUBLISH_MAX=1 LONGHAUL_AGENT=p2 LONGHAUL_CYCLE=c1 \
+	expect_code 3 'a refused duplicate ...' -- task-publish -a core 'Add a parser'
+LONGHAUL_PUBLISH_MAX=1 LONGHAUL_AGENT=p2 LONGHAUL_CYCLE=c1 \
+	expect_code 0 '... costs no quota' -- task-publish 'Something new'
+touch -d '2000-01-01' "$LONGHAUL_BOARD/bell"
+task-publish 'Ring' >/dev/null
+expect_eq 'publishing rings the bell: its mtime moves, for pollers on NFS' newer \
+	"$([ "$(stat -c %Y "$LONGHAUL_BOARD/bell")" -gt 1000000000 ] && echo newer)"

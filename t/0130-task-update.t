@@ -1,7 +1,7 @@
 #!/bin/sh
 # task-update: compare-and-swap, fencing tokens, state transitions
 . "$(dirname "$0")/lib.sh"
-plan 18
+plan 21
 board-init >/dev/null
 task-publish -i a -m 2 'Task A' >/dev/null
 
@@ -35,3 +35,8 @@ expect_code 0 'failed again: max_attempts 2 reached' -- task-update -t "$tok" -r
 expect_eq 'fails for good' 'failed 2' "$(task-show a | jq -r '"\(.state) \(.attempts)"')"
 task-show -H a | jq -r .event | tr '\n' ' ' >"$TRASH/got"
 expect_eq 'the history has every version' 'publish edit claim edit fail claim release claim fail ' "$(cat "$TRASH/got")"
+
+task-publish -i b 'Old title' >/dev/null
+expect_code 0 'an edit renames a task' -- task-update -V 1 -e '{"title":"New title"}' edit b
+expect_code 0 'the old title is free again' -- task-publish 'Old title'
+expect_code 3 'the new one is guarded' -- task-publish 'New title'
