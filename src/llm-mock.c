@@ -1,0 +1,1089 @@
+/* llm-mock: a scripted language model server on loopback, for tests and
+ * the offline demo.
+ *
+ * It speaks OpenAI Chat Completions (POST /v1/chat/completions) and
+ * Anthropic Messages (POST /v1/messages), streamed or not, with tool
+ * calls.  Replies come from a rules file of JSON lines; the first rule
+ * whose match holds, and whose "times" is not used up, answers.  Faults
+ * (429, 5xx, stalls, cut streams, errors after 200, malformed JSON) are
+ * injected per rule, so a test scripts "fail once, then succeed".
+ *
+ * One thread per connection, one request per connection (Connection:
+ * close; a streamed body ends when the connection does, so a "cut"
+ * stream looks exactly like a server that died).  The rules' counters and
+ * the log are guarded by one mutex; each log line is one write(2).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "longhaul.h"
+
+struct rule {
+	json_t *json;           /* the whole rule line */
+	json_t *reply;
+	const char **contains, **not_contains;
+	size_t ncontains, nnot_contains;
+	regex_t regex, capture;
+	int has_regex, has_capture;
+	long turn;              /* 0: any */
+	const char *model, *api;
+	long times;             /* -1: unlimited */
+	long fired;
+	long delay_ms, fault_ms, chunk;
+	double retry_after;     /* < 0: none */
+	const char *fault;
+	int lineno;
+};
+
+struct conn {
+	int fd;
+};
+
+static struct rule *rules;
+static size_t nrules;
+static int log_fd = -1;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static long active, max_active, served;
+static int listen_fd = -1;
+static volatile sig_atomic_t stopping;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: llm-mock -r RULES.jsonl [-p PORT] [-P PORTFILE] [-l LOG.jsonl]\n");
+	exit(2);
+}
+
+static const char **
+string_list(json_t *v, size_t *n, const char *what, int lineno)
+{
+	const char **list;
+	size_t i;
+
+	*n = 0;
+	if (!v)
+		return NULL;
+	if (json_is_string(v)) {
+		list = lh_malloc(sizeof *list);
+		list[0] = json_string_value(v);
+		*n = 1;
+		return list;
+	}
+	if (!json_is_array(v))
+		lh_die(2, "rules line %d: %s: not a string or a list", lineno, what);
+	list = lh_malloc((json_array_size(v) + 1) * sizeof *list);
+	for (i = 0; i < json_array_size(v); i++) {
+		if (!json_is_string(json_array_get(v, i)))
+			lh_die(2, "rules line %d: %s: not a string", lineno, what);
+		list[i] = json_string_value(json_array_get(v, i));
+	}
+	*n = i;
+	return list;
+}
+
+static void
+compile(regex_t *re, json_t *v, const char *what, int lineno)
+{
+	char msg[200];
+	int e;
+
+	if (!json_is_string(v))
+		lh_die(2, "rules line %d: %s: not a string", lineno, what);
+	if ((e = regcomp(re, json_string_value(v), REG_EXTENDED))) {
+		regerror(e, re, msg, sizeof msg);
+		lh_die(2, "rules line %d: %s: %s", lineno, what, msg);
+	}
+}
+
+static void
+load_rules(const char *path)
+{
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int lineno = 0;
+	json_error_t jerr;
+
+	if (!(f = fopen(path, "r")))
+		lh_die_errno(2, "%s", path);
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		struct rule *r;
+		json_t *j, *m, *v;
+		char *p = line;
+
+		lineno++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\n' || *p == 0 || *p == '#')
+			continue;
+		if (!(j = json_loads(p, 0, &jerr)) || !json_is_object(j))
+			lh_die(2, "%s:%d: %s", path, lineno, j ? "not an object" : jerr.text);
+		rules = lh_realloc(rules, (nrules + 1) * sizeof *rules);
+		r = &rules[nrules++];
+		memset(r, 0, sizeof *r);
+		r->json = j;
+		r->lineno = lineno;
+		r->reply = json_object_get(j, "reply");
+		m = json_object_get(j, "match");
+		if (m && !json_is_object(m))
+			lh_die(2, "%s:%d: match: not an object", path, lineno);
+		r->contains = string_list(json_object_get(m, "contains"), &r->ncontains, "contains", lineno);
+		r->not_contains = string_list(json_object_get(m, "not_contains"), &r->nnot_contains, "not_contains", lineno);
+		if ((v = json_object_get(m, "regex"))) {
+			compile(&r->regex, v, "regex", lineno);
+			r->has_regex = 1;
+		}
+		if ((v = json_object_get(j, "capture"))) {
+			compile(&r->capture, v, "capture", lineno);
+			r->has_capture = 1;
+		}
+		r->turn = json_integer_value(json_object_get(m, "turn"));
+		r->model = json_string_value(json_object_get(m, "model"));
+		r->api = json_string_value(json_object_get(m, "api"));
+		v = json_object_get(j, "times");
+		r->times = v ? (long)json_integer_value(v) : -1;
+		r->delay_ms = json_integer_value(json_object_get(j, "delay_ms"));
+		r->fault_ms = json_integer_value(json_object_get(j, "fault_ms"));
+		r->chunk = json_integer_value(json_object_get(j, "chunk"));
+		if (r->chunk <= 0)
+			r->chunk = 16;
+		v = json_object_get(j, "retry_after");
+		r->retry_after = v ? json_number_value(v) : -1;
+		v = json_object_get(j, "fault");
+		if (v && json_is_integer(v)) {
+			char code[16];
+
+			snprintf(code, sizeof code, "%lld", (long long)json_integer_value(v));
+			json_object_set_new(j, "fault", json_string(code));
+			v = json_object_get(j, "fault");
+		}
+		r->fault = json_string_value(v);
+	}
+	free(line);
+	fclose(f);
+}
+
+/* ---- replies ---- */
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (ms > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static int
+write_all(int fd, const char *s, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = send(fd, s, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= w;
+	}
+	return 0;
+}
+
+/* Replace $1..$9 by the capture groups; the groups index into body. */
+static char *
+substitute(const char *s, const char *body, const regmatch_t *m, int ngroups)
+{
+	size_t cap = strlen(s) + 64, n = 0, glen;
+	char *out = lh_malloc(cap);
+
+	for (; *s; s++) {
+		const char *add = s;
+		size_t addlen = 1;
+
+		if (*s == '$' && s[1] >= '1' && s[1] <= '9' && s[1] - '0' <= ngroups) {
+			const regmatch_t *g = &m[s[1] - '0'];
+
+			glen = g->rm_so >= 0 ? (size_t)(g->rm_eo - g->rm_so) : 0;
+			add = body + (g->rm_so >= 0 ? g->rm_so : 0);
+			addlen = glen;
+			s++;
+		}
+		if (n + addlen + 1 > cap)
+			out = lh_realloc(out, cap = 2 * (n + addlen + 1));
+		memcpy(out + n, add, addlen);
+		n += addlen;
+	}
+	out[n] = 0;
+	return out;
+}
+
+/* A deep copy of v with every string substituted. */
+static json_t *
+substitute_json(json_t *v, const char *body, const regmatch_t *m, int ngroups)
+{
+	json_t *out, *x;
+	const char *key;
+	size_t i;
+	char *s;
+
+	if (json_is_string(v)) {
+		s = substitute(json_string_value(v), body, m, ngroups);
+		out = json_string(s);
+		free(s);
+		return out ? out : json_string("");
+	}
+	if (json_is_object(v)) {
+		out = json_object();
+		json_object_foreach(v, key, x)
+			json_object_set_new(out, key, substitute_json(x, body, m, ngroups));
+		return out;
+	}
+	if (json_is_array(v)) {
+		out = json_array();
+		json_array_foreach(v, i, x)
+			json_array_append_new(out, substitute_json(x, body, m, ngroups));
+		return out;
+	}
+	return json_deep_copy(v);
+}
+
+struct reply {
+	char *text;
+	size_t ntools;
+	char **tool_id, **tool_name, **tool_args;
+	const char *stop;       /* end, tool_calls, max_tokens */
+	long input_tokens, output_tokens, cache_read, cache_write;
+};
+
+static void
+build_reply(struct reply *rp, json_t *reply, const char *body, size_t bodylen,
+    const struct rule *r)
+{
+	regmatch_t m[10];
+	int ngroups = 0;
+	json_t *x, *tc, *u;
+	size_t i, cap, len, outlen = 0;
+	long repeat;
+	char *s;
+
+	memset(rp, 0, sizeof *rp);
+	if (r && r->has_capture && regexec(&r->capture, body, 10, m, 0) == 0)
+		ngroups = r->capture.re_nsub > 9 ? 9 : (int)r->capture.re_nsub;
+	x = substitute_json(reply, body, m, ngroups);
+	s = (char *)json_string_value(json_object_get(x, "text"));
+	repeat = json_integer_value(json_object_get(x, "repeat"));
+	len = s ? strlen(s) : 0;
+	if (repeat < 1)
+		repeat = 1;
+	cap = len * repeat + 1;
+	rp->text = lh_malloc(cap);
+	for (i = 0; i < (size_t)repeat; i++)
+		memcpy(rp->text + i * len, s ? s : "", len);
+	rp->text[len * repeat] = 0;
+	outlen += len * repeat;
+	tc = json_object_get(x, "tool_calls");
+	rp->ntools = json_array_size(tc);
+	rp->tool_id = lh_malloc((rp->ntools + 1) * sizeof(char *));
+	rp->tool_name = lh_malloc((rp->ntools + 1) * sizeof(char *));
+	rp->tool_args = lh_malloc((rp->ntools + 1) * sizeof(char *));
+	for (i = 0; i < rp->ntools; i++) {
+		json_t *t = json_array_get(tc, i), *a = json_object_get(t, "arguments");
+		const char *id = json_string_value(json_object_get(t, "id"));
+		const char *name = json_string_value(json_object_get(t, "name"));
+		char idbuf[64];
+
+		if (!id) {
+			char rnd[13];
+
+			lh_random_name(rnd, sizeof rnd);
+			snprintf(idbuf, sizeof idbuf, "call_%zu_%s", i, rnd);
+			id = idbuf;
+		}
+		rp->tool_id[i] = lh_strdup(id);
+		rp->tool_name[i] = lh_strdup(name ? name : "tool");
+		/* "arguments" as a string is sent verbatim (to script bad JSON) */
+		if (json_is_string(a))
+			rp->tool_args[i] = lh_strdup(json_string_value(a));
+		else
+			rp->tool_args[i] = json_dumps(a ? a : json_object(), JSON_COMPACT);
+		outlen += strlen(rp->tool_args[i]);
+	}
+	rp->stop = json_string_value(json_object_get(x, "stop"));
+	if (!rp->stop)
+		rp->stop = rp->ntools ? "tool_calls" : "end";
+	rp->input_tokens = bodylen / 4 + 1;
+	rp->output_tokens = outlen / 4 + 1;
+	if ((u = json_object_get(x, "usage"))) {
+		if (json_object_get(u, "input_tokens"))
+			rp->input_tokens = json_integer_value(json_object_get(u, "input_tokens"));
+		if (json_object_get(u, "output_tokens"))
+			rp->output_tokens = json_integer_value(json_object_get(u, "output_tokens"));
+		rp->cache_read = json_integer_value(json_object_get(u, "cache_read_tokens"));
+		rp->cache_write = json_integer_value(json_object_get(u, "cache_write_tokens"));
+	}
+	json_decref(x);
+}
+
+static void
+free_reply(struct reply *rp)
+{
+	size_t i;
+
+	for (i = 0; i < rp->ntools; i++) {
+		free(rp->tool_id[i]);
+		free(rp->tool_name[i]);
+		free(rp->tool_args[i]);
+	}
+	free(rp->tool_id);
+	free(rp->tool_name);
+	free(rp->tool_args);
+	free(rp->text);
+}
+
+/* Events of a streamed reply, collected before sending so that faults
+ * can cut them at a given event. */
+struct events {
+	char **ev;
+	char *is_content;        /* the event carries text or arguments */
+	size_t n, cap;
+	size_t content;
+};
+
+static void
+add_raw(struct events *e, char *s, int content)
+{
+	if (e->n == e->cap) {
+		e->cap = e->cap * 2 + 16;
+		e->ev = lh_realloc(e->ev, e->cap * sizeof *e->ev);
+		e->is_content = lh_realloc(e->is_content, e->cap);
+	}
+	e->is_content[e->n] = content;
+	e->ev[e->n++] = s;
+	e->content += content;
+}
+
+static void
+add_event(struct events *e, const char *name, json_t *data, int content)
+{
+	char *d = json_dumps(data, JSON_COMPACT), *s;
+	size_t len = strlen(d) + (name ? strlen(name) : 0) + 32;
+
+	s = lh_malloc(len);
+	if (name)
+		snprintf(s, len, "event: %s\ndata: %s\n\n", name, d);
+	else
+		snprintf(s, len, "data: %s\n\n", d);
+	free(d);
+	json_decref(data);
+	add_raw(e, s, content);
+}
+
+static json_t *
+chunk_string(const char *s, size_t off, size_t n)
+{
+	return json_stringn(s + off, n) ? json_stringn(s + off, n) : json_string("");
+}
+
+/* Split s into pieces of about chunk bytes, never inside a UTF-8 char. */
+static size_t
+piece(const char *s, size_t off, size_t len, long chunk)
+{
+	size_t n = len - off < (size_t)chunk ? len - off : (size_t)chunk;
+
+	while (off + n < len && ((unsigned char)s[off + n] & 0xc0) == 0x80)
+		n++;
+	return n;
+}
+
+static const char *
+openai_finish(const char *stop)
+{
+	if (!strcmp(stop, "tool_calls"))
+		return "tool_calls";
+	if (!strcmp(stop, "max_tokens"))
+		return "length";
+	return "stop";
+}
+
+static const char *
+anthropic_stop(const char *stop)
+{
+	if (!strcmp(stop, "tool_calls"))
+		return "tool_use";
+	if (!strcmp(stop, "max_tokens"))
+		return "max_tokens";
+	return "end_turn";
+}
+
+static void
+openai_events(struct events *e, const struct reply *rp, const char *model,
+    int with_usage, long chunk)
+{
+	size_t i, off, n, len = strlen(rp->text);
+	json_t *base = json_pack("{s:s,s:s,s:I,s:s}", "id", "chatcmpl-mock",
+	    "object", "chat.completion.chunk", "created", (json_int_t)time(NULL), "model", model);
+	json_t *c;
+
+#define CHUNK(delta, finish) (c = json_deep_copy(base), json_object_set_new(c, "choices", \
+	json_pack("[{s:i,s:o,s:o}]", "index", 0, "delta", (delta), "finish_reason", (finish))), c)
+	add_event(e, NULL, CHUNK(json_pack("{s:s,s:s}", "role", "assistant", "content", ""), json_null()), 0);
+	for (off = 0; off < len; off += n) {
+		n = piece(rp->text, off, len, chunk);
+		add_event(e, NULL, CHUNK(json_pack("{s:o}", "content", chunk_string(rp->text, off, n)), json_null()), 1);
+	}
+	for (i = 0; i < rp->ntools; i++) {
+		const char *a = rp->tool_args[i];
+		size_t alen = strlen(a), step = alen / 3 + 1;
+
+		add_event(e, NULL, CHUNK(json_pack("{s:[{s:I,s:s,s:s,s:{s:s,s:s}}]}", "tool_calls",
+		    "index", (json_int_t)i, "id", rp->tool_id[i], "type", "function", "function",
+		    "name", rp->tool_name[i], "arguments", ""), json_null()), 1);
+		for (off = 0; off < alen; off += n) {
+			n = piece(a, off, alen, step);
+			add_event(e, NULL, CHUNK(json_pack("{s:[{s:I,s:{s:o}}]}", "tool_calls",
+			    "index", (json_int_t)i, "function", "arguments", chunk_string(a, off, n)), json_null()), 1);
+		}
+	}
+	add_event(e, NULL, CHUNK(json_object(), json_string(openai_finish(rp->stop))), 0);
+	if (with_usage) {
+		c = json_deep_copy(base);
+		json_object_set_new(c, "choices", json_array());
+		json_object_set_new(c, "usage", json_pack("{s:I,s:I,s:I,s:{s:I}}",
+		    "prompt_tokens", (json_int_t)(rp->input_tokens + rp->cache_read),
+		    "completion_tokens", (json_int_t)rp->output_tokens,
+		    "total_tokens", (json_int_t)(rp->input_tokens + rp->cache_read + rp->output_tokens),
+		    "prompt_tokens_details", "cached_tokens", (json_int_t)rp->cache_read));
+		add_event(e, NULL, c, 0);
+	}
+#undef CHUNK
+	json_decref(base);
+}
+
+static json_t *
+anthropic_usage(const struct reply *rp, long output)
+{
+	return json_pack("{s:I,s:I,s:I,s:I}", "input_tokens", (json_int_t)rp->input_tokens,
+	    "output_tokens", (json_int_t)output,
+	    "cache_read_input_tokens", (json_int_t)rp->cache_read,
+	    "cache_creation_input_tokens", (json_int_t)rp->cache_write);
+}
+
+static void
+anthropic_events(struct events *e, const struct reply *rp, const char *model, long chunk)
+{
+	size_t i, off, n, len = strlen(rp->text), block = 0;
+
+	add_event(e, "message_start", json_pack("{s:s,s:{s:s,s:s,s:s,s:s,s:[],s:n,s:o}}",
+	    "type", "message_start", "message", "id", "msg_mock", "type", "message",
+	    "role", "assistant", "model", model, "content", "stop_reason",
+	    "usage", anthropic_usage(rp, 1)), 0);
+	if (len || !rp->ntools) {
+		add_event(e, "content_block_start", json_pack("{s:s,s:I,s:{s:s,s:s}}",
+		    "type", "content_block_start", "index", (json_int_t)block,
+		    "content_block", "type", "text", "text", ""), 0);
+		add_event(e, "ping", json_pack("{s:s}", "type", "ping"), 0);
+		for (off = 0; off < len; off += n) {
+			n = piece(rp->text, off, len, chunk);
+			add_event(e, "content_block_delta", json_pack("{s:s,s:I,s:{s:s,s:o}}",
+			    "type", "content_block_delta", "index", (json_int_t)block, "delta",
+			    "type", "text_delta", "text", chunk_string(rp->text, off, n)), 1);
+		}
+		add_event(e, "content_block_stop", json_pack("{s:s,s:I}",
+		    "type", "content_block_stop", "index", (json_int_t)block), 0);
+		block++;
+	}
+	for (i = 0; i < rp->ntools; i++, block++) {
+		const char *a = rp->tool_args[i];
+		size_t alen = strlen(a), step = alen / 3 + 1;
+
+		add_event(e, "content_block_start", json_pack("{s:s,s:I,s:{s:s,s:s,s:s,s:{}}}",
+		    "type", "content_block_start", "index", (json_int_t)block, "content_block",
+		    "type", "tool_use", "id", rp->tool_id[i], "name", rp->tool_name[i], "input"), 1);
+		for (off = 0; off < alen; off += n) {
+			n = piece(a, off, alen, step);
+			add_event(e, "content_block_delta", json_pack("{s:s,s:I,s:{s:s,s:o}}",
+			    "type", "content_block_delta", "index", (json_int_t)block, "delta",
+			    "type", "input_json_delta", "partial_json", chunk_string(a, off, n)), 1);
+		}
+		add_event(e, "content_block_stop", json_pack("{s:s,s:I}",
+		    "type", "content_block_stop", "index", (json_int_t)block), 0);
+	}
+	add_event(e, "message_delta", json_pack("{s:s,s:{s:s,s:n},s:{s:I}}",
+	    "type", "message_delta", "delta", "stop_reason", anthropic_stop(rp->stop),
+	    "stop_sequence", "usage", "output_tokens", (json_int_t)rp->output_tokens), 0);
+	add_event(e, "message_stop", json_pack("{s:s}", "type", "message_stop"), 0);
+}
+
+static json_t *
+openai_body(const struct reply *rp, const char *model)
+{
+	json_t *msg = json_pack("{s:s,s:s}", "role", "assistant", "content", rp->text);
+	json_t *calls = json_array();
+	size_t i;
+
+	for (i = 0; i < rp->ntools; i++)
+		json_array_append_new(calls, json_pack("{s:s,s:s,s:{s:s,s:s}}", "id", rp->tool_id[i],
+		    "type", "function", "function", "name", rp->tool_name[i], "arguments", rp->tool_args[i]));
+	if (rp->ntools)
+		json_object_set_new(msg, "tool_calls", calls);
+	else
+		json_decref(calls);
+	return json_pack("{s:s,s:s,s:I,s:s,s:[{s:i,s:o,s:s}],s:{s:I,s:I,s:I,s:{s:I}}}",
+	    "id", "chatcmpl-mock", "object", "chat.completion", "created", (json_int_t)time(NULL),
+	    "model", model, "choices", "index", 0, "message", msg, "finish_reason", openai_finish(rp->stop),
+	    "usage", "prompt_tokens", (json_int_t)(rp->input_tokens + rp->cache_read),
+	    "completion_tokens", (json_int_t)rp->output_tokens,
+	    "total_tokens", (json_int_t)(rp->input_tokens + rp->cache_read + rp->output_tokens),
+	    "prompt_tokens_details", "cached_tokens", (json_int_t)rp->cache_read);
+}
+
+static json_t *
+anthropic_body(const struct reply *rp, const char *model)
+{
+	json_t *content = json_array(), *input;
+	size_t i;
+
+	if (rp->text[0] || !rp->ntools)
+		json_array_append_new(content, json_pack("{s:s,s:s}", "type", "text", "text", rp->text));
+	for (i = 0; i < rp->ntools; i++) {
+		if (!(input = json_loads(rp->tool_args[i], 0, NULL)))
+			input = json_string(rp->tool_args[i]);
+		json_array_append_new(content, json_pack("{s:s,s:s,s:s,s:o}", "type", "tool_use",
+		    "id", rp->tool_id[i], "name", rp->tool_name[i], "input", input));
+	}
+	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:n,s:o}", "id", "msg_mock", "type", "message",
+	    "role", "assistant", "model", model, "content", content,
+	    "stop_reason", anthropic_stop(rp->stop), "stop_sequence", "usage", anthropic_usage(rp, rp->output_tokens));
+}
+
+static const char *
+reason_phrase(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 529: return "Overloaded";
+	}
+	return "Error";
+}
+
+static int
+send_head(int fd, int status, const char *ctype, long length, const char *extra)
+{
+	char head[1024];
+	char len[64] = "";
+
+	if (length >= 0)
+		snprintf(len, sizeof len, "Content-Length: %ld\r\n", length);
+	snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s%s"
+	    "Connection: close\r\nx-request-id: req_mock\r\n\r\n",
+	    status, reason_phrase(status), ctype, len, extra ? extra : "");
+	return write_all(fd, head, strlen(head));
+}
+
+static void
+send_error(int fd, int status, int anthropic, const char *type, const char *message,
+    double retry_after)
+{
+	char extra[256] = "";
+	json_t *j;
+	char *s;
+
+	if (retry_after >= 0)
+		snprintf(extra, sizeof extra, "retry-after-ms: %.0f\r\nRetry-After: %.0f\r\n",
+		    retry_after * 1000, ceil(retry_after));
+	if (anthropic)
+		j = json_pack("{s:s,s:{s:s,s:s}}", "type", "error", "error", "type", type, "message", message);
+	else
+		j = json_pack("{s:{s:s,s:s,s:s}}", "error", "message", message, "type", type, "code", type);
+	s = json_dumps(j, JSON_COMPACT);
+	if (send_head(fd, status, "application/json", strlen(s), extra) == 0)
+		write_all(fd, s, strlen(s));
+	free(s);
+	json_decref(j);
+}
+
+/* Wait for ms or until the client hangs up. */
+static void
+linger_ms(int fd, long ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char buf[512];
+	double end = lh_monotonic() + ms / 1000.0, left;
+
+	while ((left = end - lh_monotonic()) > 0) {
+		if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+			continue;
+		if (recv(fd, buf, sizeof buf, 0) <= 0)
+			return;
+	}
+}
+
+/* ---- requests ---- */
+
+struct request {
+	char method[16], path[256];
+	char attempt[32];
+	int auth, stream, anthropic, with_usage;
+	char *body;
+	size_t bodylen;
+	json_t *json;
+	const char *model;
+	long turn;
+};
+
+static const char *
+header_value(const char *headers, const char *name)
+{
+	const char *p = headers;
+	size_t n = strlen(name);
+
+	while ((p = strchr(p, '\n'))) {
+		p++;
+		if (!strncasecmp(p, name, n) && p[n] == ':') {
+			p += n + 1;
+			while (*p == ' ')
+				p++;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static int
+read_request(int fd, struct request *rq)
+{
+	size_t cap = 8192, n = 0, want;
+	char *buf = lh_malloc(cap), *end = NULL, *v;
+	ssize_t r;
+
+	for (;;) {
+		if (n + 1 >= cap) {
+			if (cap >= 1 << 20)
+				goto bad;
+			buf = lh_realloc(buf, cap *= 2);
+		}
+		r = recv(fd, buf + n, cap - n - 1, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			goto bad;
+		n += r;
+		buf[n] = 0;
+		if ((end = strstr(buf, "\r\n\r\n")))
+			break;
+	}
+	*end = 0;
+	if (sscanf(buf, "%15s %255s", rq->method, rq->path) != 2)
+		goto bad;
+	rq->auth = header_value(buf, "authorization") || header_value(buf, "x-api-key");
+	if ((v = (char *)header_value(buf, "x-longhaul-attempt")))
+		snprintf(rq->attempt, sizeof rq->attempt, "%.*s", (int)strcspn(v, "\r\n"), v);
+	want = (v = (char *)header_value(buf, "content-length")) ? strtoul(v, NULL, 10) : 0;
+	if (want > (64u << 20))
+		goto bad;
+	if ((v = (char *)header_value(buf, "expect")) && !strncasecmp(v, "100-continue", 12))
+		write_all(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	end += 4;
+	n -= end - buf;
+	rq->body = lh_malloc(want + 1);
+	memcpy(rq->body, end, n < want ? n : want);
+	while (n < want) {
+		r = recv(fd, rq->body + n, want - n, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			goto bad;
+		n += r;
+	}
+	rq->body[want] = 0;
+	rq->bodylen = want;
+	free(buf);
+	return 0;
+bad:
+	free(buf);
+	return -1;
+}
+
+static int
+rule_matches(const struct rule *r, const struct request *rq)
+{
+	size_t i;
+
+	if (r->times >= 0 && r->fired >= r->times)
+		return 0;
+	if (r->api && strcmp(r->api, rq->anthropic ? "anthropic" : "openai"))
+		return 0;
+	if (r->turn && r->turn != rq->turn)
+		return 0;
+	if (r->model && (!rq->model || strcmp(r->model, rq->model)))
+		return 0;
+	for (i = 0; i < r->ncontains; i++)
+		if (!strstr(rq->body, r->contains[i]))
+			return 0;
+	for (i = 0; i < r->nnot_contains; i++)
+		if (strstr(rq->body, r->not_contains[i]))
+			return 0;
+	if (r->has_regex && regexec(&r->regex, rq->body, 0, NULL, 0) != 0)
+		return 0;
+	return 1;
+}
+
+static void
+log_request(const struct request *rq, double start, long rule, int status,
+    const char *fault, long concurrent)
+{
+	json_t *j;
+	char *s;
+	size_t n;
+
+	if (log_fd < 0)
+		return;
+	j = json_pack("{s:f,s:f,s:s,s:s*,s:b,s:I,s:I,s:b,s:I}", "start", start, "end", lh_now(),
+	    "path", rq->path, "model", rq->model, "stream", rq->stream, "turn", (json_int_t)rq->turn,
+	    "status", (json_int_t)status, "auth", rq->auth, "active", (json_int_t)concurrent);
+	json_object_set_new(j, "rule", rule >= 0 ? json_integer(rule) : json_null());
+	json_object_set_new(j, "fault", fault ? json_string(fault) : json_null());
+	if (rq->attempt[0])
+		json_object_set_new(j, "attempt", json_integer(atol(rq->attempt)));
+	s = json_dumps(j, JSON_COMPACT);
+	n = strlen(s);
+	s[n] = '\n';
+	if (write(log_fd, s, n + 1) < 0)
+		lh_warn_errno("log");
+	s[n] = 0;
+	free(s);
+	json_decref(j);
+}
+
+static int
+is_fault(const char *fault, const char *name)
+{
+	return fault && !strcmp(fault, name);
+}
+
+/* Send the events, in 64 KiB writes (or one by one with chunk_delay_ms);
+ * a stream fault cuts them: "cut" and "stall" after half of the content
+ * events (at least one), "error_after_200" and "malformed" before the
+ * first content event. */
+static void
+send_events(int fd, struct events *ev, const struct rule *r)
+{
+	size_t i, content = 0, half = (ev->content + 1) / 2, cut = ev->n;
+	const char *fault = r->fault;
+	long pause = json_integer_value(json_object_get(r->json, "chunk_delay_ms"));
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int ok = 0;
+
+	if (is_fault(fault, "cut") || is_fault(fault, "stall")) {
+		for (cut = 0; cut < ev->n && (content < half || cut == 0); cut++)
+			content += ev->is_content[cut];
+	} else if (is_fault(fault, "error_after_200") || is_fault(fault, "malformed"))
+		cut = 1;
+	for (i = 0; i < cut; i++) {
+		size_t n = strlen(ev->ev[i]);
+
+		if (len + n > cap)
+			buf = lh_realloc(buf, cap = 2 * (len + n) + 65536);
+		memcpy(buf + len, ev->ev[i], n);
+		len += n;
+		if (len >= 65536 || pause > 0) {
+			if (write_all(fd, buf, len) < 0)
+				goto out;
+			len = 0;
+			if (pause > 0)
+				sleep_ms(pause);
+		}
+	}
+	if (len && write_all(fd, buf, len) < 0)
+		goto out;
+	ok = 1;
+out:
+	free(buf);
+	if (!ok || !fault)
+		return;
+	if (!strcmp(fault, "stall"))
+		linger_ms(fd, r->fault_ms > 0 ? r->fault_ms : 30000);
+	else if (!strcmp(fault, "error_after_200")) {
+		const char *e = strstr(ev->ev[0], "event:") ?
+		    "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n" :
+		    "data: {\"error\":{\"message\":\"The server is overloaded\",\"type\":\"server_error\",\"code\":\"overloaded\"}}\n\n";
+		write_all(fd, e, strlen(e));
+	} else if (!strcmp(fault, "malformed"))
+		write_all(fd, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"\n\n", 44);
+}
+
+static void *
+serve(void *arg)
+{
+	struct conn *c = arg;
+	struct request rq;
+	struct reply rp;
+	struct rule *r = NULL;
+	long rule = -1, concurrent;
+	int status = 200, i;
+	double start = lh_now();
+	const char *fault = NULL;
+	json_t *msgs, *m;
+	size_t k;
+
+	memset(&rq, 0, sizeof rq);
+	if (read_request(c->fd, &rq) < 0)
+		goto done;
+	pthread_mutex_lock(&lock);
+	concurrent = ++active;
+	if (active > max_active)
+		max_active = active;
+	pthread_mutex_unlock(&lock);
+	start = lh_now();
+	rq.anthropic = !strcmp(rq.path, "/v1/messages");
+	if (strcmp(rq.method, "POST") || (!rq.anthropic && strcmp(rq.path, "/v1/chat/completions"))) {
+		status = 404;
+		send_error(c->fd, status, rq.anthropic, "not_found_error", "no such endpoint", -1);
+		goto logit;
+	}
+	if (!(rq.json = json_loadb(rq.body, rq.bodylen, 0, NULL)) || !json_is_object(rq.json)) {
+		status = 400;
+		send_error(c->fd, status, rq.anthropic, "invalid_request_error", "body is not a JSON object", -1);
+		goto logit;
+	}
+	rq.model = json_string_value(json_object_get(rq.json, "model"));
+	rq.stream = json_is_true(json_object_get(rq.json, "stream"));
+	rq.with_usage = json_is_true(json_object_get(json_object_get(rq.json, "stream_options"), "include_usage"));
+	msgs = json_object_get(rq.json, "messages");
+	rq.turn = 1;
+	json_array_foreach(msgs, k, m)
+		rq.turn += !strcmp(json_string_value(json_object_get(m, "role")) ?
+		    json_string_value(json_object_get(m, "role")) : "", "assistant");
+	pthread_mutex_lock(&lock);
+	for (k = 0; k < nrules; k++)
+		if (rule_matches(&rules[k], &rq)) {
+			r = &rules[k];
+			r->fired++;
+			rule = k;
+			break;
+		}
+	pthread_mutex_unlock(&lock);
+	if (!r) {
+		status = 400;
+		send_error(c->fd, status, rq.anthropic, "invalid_request_error", "llm-mock: no rule matches this request", -1);
+		goto logit;
+	}
+	fault = r->fault;
+	if (r->delay_ms > 0)
+		sleep_ms(r->delay_ms);
+	if (fault && (i = atoi(fault)) >= 400) {
+		status = i;
+		send_error(c->fd, status, rq.anthropic,
+		    status == 429 ? "rate_limit_error" : status == 529 ? "overloaded_error" :
+		    status >= 500 ? "api_error" : "invalid_request_error",
+		    status == 429 ? "Rate limit reached, slow down" : "Injected fault", r->retry_after);
+		goto logit;
+	}
+	if (fault && !strcmp(fault, "quota")) {
+		status = 429;
+		send_error(c->fd, status, rq.anthropic, "insufficient_quota",
+		    "You exceeded your current quota, please check your plan and billing details", -1);
+		goto logit;
+	}
+	if (fault && !strcmp(fault, "slow_first_byte"))
+		linger_ms(c->fd, r->fault_ms > 0 ? r->fault_ms : 5000);
+	build_reply(&rp, r->reply, rq.body, rq.bodylen, r);
+	if (rq.stream) {
+		struct events ev = { 0 };
+
+		if (rq.anthropic)
+			anthropic_events(&ev, &rp, rq.model ? rq.model : "mock", r->chunk);
+		else {
+			openai_events(&ev, &rp, rq.model ? rq.model : "mock", rq.with_usage, r->chunk);
+			add_raw(&ev, lh_strdup("data: [DONE]\n\n"), 0);
+		}
+		if (send_head(c->fd, 200, "text/event-stream", -1, "Cache-Control: no-cache\r\n") == 0)
+			send_events(c->fd, &ev, r);
+		for (k = 0; k < ev.n; k++)
+			free(ev.ev[k]);
+		free(ev.ev);
+		free(ev.is_content);
+	} else {
+		json_t *b = rq.anthropic ? anthropic_body(&rp, rq.model ? rq.model : "mock")
+		    : openai_body(&rp, rq.model ? rq.model : "mock");
+		char *s = json_dumps(b, JSON_COMPACT);
+		size_t n = strlen(s);
+
+		if (fault && !strcmp(fault, "error_after_200")) {
+			free(s);
+			s = lh_strdup(rq.anthropic ?
+			    "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}" :
+			    "{\"error\":{\"message\":\"The server is overloaded\",\"type\":\"server_error\",\"code\":\"overloaded\"}}");
+			n = strlen(s);
+		} else if (fault && (!strcmp(fault, "malformed") || !strcmp(fault, "cut") || !strcmp(fault, "stall")))
+			n /= 2;
+		if (send_head(c->fd, 200, "application/json", strlen(s), NULL) == 0 &&
+		    write_all(c->fd, s, n) == 0 && fault && !strcmp(fault, "stall"))
+			linger_ms(c->fd, r->fault_ms > 0 ? r->fault_ms : 30000);
+		free(s);
+		json_decref(b);
+	}
+	free_reply(&rp);
+logit:
+	pthread_mutex_lock(&lock);
+	active--;
+	served++;
+	log_request(&rq, start, rule, status, fault, concurrent);
+	pthread_mutex_unlock(&lock);
+done:
+	close(c->fd);
+	free(c);
+	free(rq.body);
+	json_decref(rq.json);
+	return NULL;
+}
+
+/* Wait for SIGTERM or SIGINT in a thread of its own, then close the
+ * listening socket so that accept() in main returns. */
+static void *
+signal_waiter(void *arg)
+{
+	sigset_t *set = arg;
+	int sig;
+
+	sigwait(set, &sig);
+	stopping = 1;
+	shutdown(listen_fd, SHUT_RDWR);
+	return NULL;
+}
+
+static void
+write_portfile(const char *path, int port)
+{
+	char tmp[4096], line[32];
+	int fd, n;
+
+	lh_path(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+	n = snprintf(line, sizeof line, "%d\n", port);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
+		lh_die_errno(1, "%s", tmp);
+	if (write(fd, line, n) != n || close(fd) != 0)
+		lh_die_errno(1, "%s", tmp);
+	if (rename(tmp, path) != 0)
+		lh_die_errno(1, "%s", path);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *rules_path = NULL, *portfile = NULL, *logpath = NULL;
+	struct sockaddr_in addr;
+	socklen_t alen = sizeof addr;
+	sigset_t set;
+	pthread_t tid;
+	pthread_attr_t attr;
+	int c, port = 0, one = 1;
+
+	lh_init(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "--help")) {
+		execlp("man", "man", "llm-mock", (char *)NULL);
+		usage();
+	}
+	while ((c = getopt(argc, argv, "r:p:P:l:")) != -1)
+		switch (c) {
+		case 'r': rules_path = optarg; break;
+		case 'p': port = atoi(optarg); break;
+		case 'P': portfile = optarg; break;
+		case 'l': logpath = optarg; break;
+		default: usage();
+		}
+	if (!rules_path || optind != argc)
+		usage();
+	load_rules(rules_path);
+	if (logpath && (log_fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0)
+		lh_die_errno(1, "%s", logpath);
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if ((listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		lh_die_errno(1, "socket");
+	setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	memset(&addr, 0, sizeof addr);
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	addr.sin_port = htons(port);
+	if (bind(listen_fd, (struct sockaddr *)&addr, sizeof addr) < 0)
+		lh_die_errno(1, "127.0.0.1:%d", port);
+	if (listen(listen_fd, 1024) < 0 || getsockname(listen_fd, (struct sockaddr *)&addr, &alen) < 0)
+		lh_die_errno(1, "listen");
+	port = ntohs(addr.sin_port);
+	if (portfile)
+		write_portfile(portfile, port);
+	printf("%d\n", port);
+	if (fflush(stdout) != 0)
+		lh_die_errno(1, "stdout");
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	if (pthread_create(&tid, &attr, signal_waiter, &set) != 0)
+		lh_die(1, "cannot start a thread");
+	while (!stopping) {
+		struct conn *conn;
+		int fd = accept(listen_fd, NULL, NULL);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (stopping)
+				break;
+			if (errno == EMFILE || errno == ENFILE) {
+				sleep_ms(10);
+				continue;
+			}
+			lh_die_errno(1, "accept");
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		conn = lh_malloc(sizeof *conn);
+		conn->fd = fd;
+		if (pthread_create(&tid, &attr, serve, conn) != 0) {
+			lh_warn("cannot start a thread");
+			close(fd);
+			free(conn);
+		}
+	}
+	close(listen_fd);
+	pthread_mutex_lock(&lock);
+	if (log_fd >= 0 && close(log_fd) != 0)
+		lh_die_errno(1, "%s", logpath);
+	log_fd = -1;
+	pthread_mutex_unlock(&lock);
+	return 0;
+}
