@@ -8,7 +8,7 @@ MANDIR  = $(PREFIX)/share/man
 CFLAGS  = -O2 -g
 LDFLAGS =
 # warnings and the language level go on top of the user's CFLAGS
-LH_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra $(CFLAGS)
+LH_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DLH_SHAREDIR=\"$(SHAREDIR)\" -Wall -Wextra $(CFLAGS)
 LH_LDFLAGS = -Wl,--as-needed $(LDFLAGS)
 LDLIBS  = -ljansson -lcurl -lm
 

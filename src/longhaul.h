@@ -132,4 +132,43 @@ const char *lh_field_check(const char *s, size_t max);
  * inotify does not see other NFS clients. */
 void lh_wait_bell(struct lh_board *b, double timeout);
 
+/* ---- lh-llm.c: the model client ---- */
+/* exit statuses of llm-call, returned by lh_llm_call */
+enum {
+	LH_LLM_OK = 0,
+	LH_LLM_TEMPORARY = 1,   /* still failing after every retry: try later */
+	LH_LLM_USAGE = 2,       /* bad options, config or request */
+	LH_LLM_PERMANENT = 3,   /* 400/401/403/404, spend limit, no key */
+	LH_LLM_INCOMPLETE = 4,  /* the stream ended early: partial reply */
+	LH_LLM_BUDGET = 5,      /* budget spent: nothing was sent */
+	LH_LLM_INVALID = 6,     /* structured reply does not match the schema */
+};
+struct lh_llm_options {
+	const char *role;       /* planner, worker, judge; NULL: none */
+	const char *model;      /* alias or provider:model; NULL: the role's */
+	const char *config;     /* NULL: $LONGHAUL_CONFIG or the board's */
+	const char *base_url;   /* NULL: from the config or the environment */
+	int stream;             /* ask for a streamed reply */
+	int max_attempts;       /* 0: $LONGHAUL_MAX_ATTEMPTS or 6 */
+	double deadline;        /* seconds for all attempts; 0: $LONGHAUL_DEADLINE or none */
+	double idle_timeout;    /* 0: $LONGHAUL_IDLE_TIMEOUT or 120 */
+	int verbose;            /* trace to stderr, with the key redacted */
+	/* each piece of reply text as it arrives, for streaming to a user */
+	void (*on_text)(const char *text, size_t len, void *arg);
+	void *on_text_arg;
+};
+/* Send one normalized request (see llm-call(1)) and wait for the reply.
+ * *response is always set to a normalized response; on failure it holds
+ * "error" and whatever partial reply there was. Returns an LH_LLM_ code. */
+int lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response);
+/* the usage log directory ($LONGHAUL_BOARD/usage, else the state dir's),
+ * created if missing; -1 on error */
+int lh_llm_usage_dir(char *buf, size_t size);
+/* total tokens and cost over every usage log in dir, reading only what
+ * was appended since the cached sums */
+int lh_llm_usage_total(const char *dir, uint64_t *tokens, double *cost_usd);
+/* check value against a JSON Schema (the common subset); 0 if it holds,
+ * else -1 with the first violation in err */
+int lh_llm_schema_check(json_t *schema, json_t *value, char *err, size_t size);
+
 #endif
