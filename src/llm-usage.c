@@ -1,0 +1,158 @@
+/* llm-usage: sum the usage logs that llm-call appends to, one JSON line
+ * per group: by role, by model, by task (or the fields given with -g),
+ * then the total.  -t prints only the total, from the cached running
+ * sums that the budget breaker reads, so it stays cheap on long logs.
+ */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "longhaul.h"
+
+static const char *fields[] = { "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens" };
+
+static void
+usage(void)
+{
+	fputs("usage: llm-usage [-t] [-d dir] [-g field]...\n", stderr);
+	exit(2);
+}
+
+static void
+add(json_t *groups, json_t *order, const char *by, json_t *line)
+{
+	json_t *value = by ? json_object_get(line, by) : NULL, *g;
+	char *key, *v = value ? json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT) : lh_strdup("null");
+	size_t i, len = strlen(v) + (by ? strlen(by) : 5) + 2;
+
+	key = lh_malloc(len);
+	snprintf(key, len, "%s\t%s", by ? by : "total", v);
+	if (!(g = json_object_get(groups, key))) {
+		g = json_pack("{s:s,s:I,s:f}", "by", by ? by : "total", "calls", (json_int_t)0, "cost_usd", 0.0);
+		if (by)
+			json_object_set(g, by, value ? value : json_null());
+		for (i = 0; i < 4; i++)
+			json_object_set_new(g, fields[i], json_integer(0));
+		json_object_set_new(groups, key, g);
+		json_array_append_new(order, json_string(key));
+	}
+	json_object_set_new(g, "calls", json_integer(json_integer_value(json_object_get(g, "calls")) + 1));
+	for (i = 0; i < 4; i++)
+		json_object_set_new(g, fields[i], json_integer(json_integer_value(json_object_get(g, fields[i])) +
+		    json_integer_value(json_object_get(line, fields[i]))));
+	json_object_set_new(g, "cost_usd", json_real(json_number_value(json_object_get(g, "cost_usd")) +
+	    json_number_value(json_object_get(line, "cost_usd"))));
+	free(key);
+	free(v);
+}
+
+static int
+by_key(const void *a, const void *b)
+{
+	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *by[16];
+	char dir[4096] = "", path[4400], *line = NULL;
+	int c, nby = 0, total_only = 0, i, bad = 0;
+	size_t cap = 0, k, n;
+	ssize_t len;
+	json_t *groups = json_object(), *order = json_array(), *j, **keys;
+	struct dirent **names;
+	FILE *f;
+
+	lh_init(argc, argv);
+	while ((c = getopt(argc, argv, "td:g:")) != -1)
+		switch (c) {
+		case 't': total_only = 1; break;
+		case 'd': lh_path(dir, sizeof dir, "%s", optarg); break;
+		case 'g':
+			if (nby == 16)
+				usage();
+			by[nby++] = optarg;
+			break;
+		default: usage();
+		}
+	if (optind != argc)
+		usage();
+	if (!dir[0] && lh_llm_usage_dir(dir, sizeof dir) < 0)
+		lh_die_errno(1, "usage directory");
+	if (total_only) {
+		uint64_t tokens;
+		double usd;
+
+		if (lh_llm_usage_total(dir, &tokens, &usd) < 0)
+			lh_die_errno(1, "%s", dir);
+		printf("{\"by\":\"total\",\"tokens\":%llu,\"cost_usd\":%.6f}\n", (unsigned long long)tokens, usd);
+		lh_close_stdout();
+		return 0;
+	}
+	if (!nby) {
+		by[nby++] = "role";
+		by[nby++] = "model";
+		by[nby++] = "task";
+	}
+	if ((n = scandir(dir, &names, NULL, alphasort)) == (size_t)-1)
+		lh_die_errno(1, "%s", dir);
+	for (k = 0; k < n; k++) {
+		len = strlen(names[k]->d_name);
+		if (names[k]->d_name[0] != '.' && len > 6 && !strcmp(names[k]->d_name + len - 6, ".jsonl")) {
+			lh_path(path, sizeof path, "%s/%s", dir, names[k]->d_name);
+			if (!(f = fopen(path, "r"))) {
+				lh_warn_errno("%s", path);
+				bad = 1;
+			} else {
+				while ((len = getline(&line, &cap, f)) > 0) {
+					if (line[len - 1] != '\n')
+						break;  /* a line being written */
+					if (!(j = json_loadb(line, len, 0, NULL))) {
+						lh_warn("%s: skipping a line that is not JSON", path);
+						bad = 1;
+						continue;
+					}
+					for (i = 0; i < nby; i++)
+						add(groups, order, by[i], j);
+					add(groups, order, NULL, j);
+					json_decref(j);
+				}
+				fclose(f);
+			}
+		}
+		free(names[k]);
+	}
+	free(names);
+	free(line);
+	if (!json_array_size(order)) {
+		puts("{\"by\":\"total\",\"calls\":0,\"cost_usd\":0.0,\"input_tokens\":0,\"output_tokens\":0,\"cache_read_tokens\":0,\"cache_write_tokens\":0}");
+		lh_close_stdout();
+		return bad;
+	}
+	/* groups in the order of -g, each sorted by value; the total last */
+	n = json_array_size(order);
+	keys = lh_malloc(n * sizeof *keys);
+	for (k = 0; k < n; k++)
+		keys[k] = json_array_get(order, k);
+	qsort(keys, n, sizeof *keys, by_key);
+	for (i = 0; i <= nby; i++)
+		for (k = 0; k < n; k++) {
+			const char *key = json_string_value(keys[k]);
+			const char *name = i < nby ? by[i] : "total";
+			char *s;
+
+			if (strncmp(key, name, strlen(name)) || key[strlen(name)] != '\t')
+				continue;
+			j = json_object_get(groups, key);
+			s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
+			puts(s);
+			free(s);
+		}
+	free(keys);
+	json_decref(groups);
+	json_decref(order);
+	lh_close_stdout();
+	return bad;
+}
