@@ -107,6 +107,8 @@ struct call {
 	/* deadline and lease upkeep */
 	double deadline;        /* monotonic; 0 none */
 	double lease_touched;
+	double idle, last_byte;   /* idle timeout; monotonic time of the last byte */
+	int idle_fired;
 };
 
 static char slot_path[4608];   /* our in-flight file, removed on SIGTERM */
@@ -850,6 +852,7 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	size_t len = size * n;
 	char line[512], *v;
 
+	c->last_byte = lh_monotonic();
 	snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), p);
 	line[strcspn(line, "\r\n")] = 0;
 	if (!strncmp(line, "HTTP/", 5)) {
@@ -894,6 +897,7 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	struct call *c = arg;
 	size_t len = size * n;
 
+	c->last_byte = lh_monotonic();
 	if (c->http_status == 200 && c->streaming)
 		sse_feed(c, p, len);
 	else if (c->body.len + len > (256u << 20)) {
@@ -917,6 +921,10 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	if (now - c->lease_touched > 5) {
 		touch_slot();
 		c->lease_touched = now;
+	}
+	if (c->idle > 0 && now - c->last_byte > c->idle) {
+		c->idle_fired = 1;
+		return 1;
 	}
 	return c->deadline > 0 && now > c->deadline;
 }
@@ -1559,6 +1567,8 @@ reset_attempt(struct call *c)
 	c->err_retry = c->err_perm = 0;
 	c->retry_after = -1;
 	c->should_retry = -1;
+	c->idle_fired = 0;
+	c->last_byte = lh_monotonic();
 }
 
 /* strstr ignoring case, for error bodies */
@@ -1590,7 +1600,9 @@ attempt(struct call *c, const char *url, const char *payload, struct curl_slist 
 	if (c->err[0] && (c->streaming || c->http_status == 200))
 		return;         /* an error inside the reply */
 	if (rc != CURLE_OK) {
-		if (rc == CURLE_ABORTED_BY_CALLBACK)
+		if (rc == CURLE_ABORTED_BY_CALLBACK && c->idle_fired)
+			set_error(c, 1, "no data for %g s (idle timeout)", c->idle);
+		else if (rc == CURLE_ABORTED_BY_CALLBACK)
 			set_error(c, 0, "deadline passed");
 		else
 			set_error(c, 1, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
@@ -1791,9 +1803,10 @@ lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response
 	curl_easy_setopt(c.curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c.curl, CURLOPT_USERAGENT, "longhaul-llm-call/0.1");
 	curl_easy_setopt(c.curl, CURLOPT_CONNECTTIMEOUT_MS, (long)(env_number("LONGHAUL_CONNECT_TIMEOUT", 10) * 1000));
-	/* an idle timeout, not a total one: long answers take their time */
-	curl_easy_setopt(c.curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c.curl, CURLOPT_LOW_SPEED_TIME, (long)(idle < 1 ? 1 : idle));
+	/* an idle timeout (on_progress), not a total one: long answers take
+	 * their time; curl's low-speed limit averages over seconds of
+	 * earlier traffic, so it is not used */
+	c.idle = idle;
 	curl_easy_setopt(c.curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c.curl, CURLOPT_HEADERDATA, &c);
 	curl_easy_setopt(c.curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -1850,7 +1863,7 @@ lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response
 		wait = c.retry_after >= 0 && c.retry_after <= 120 ? c.retry_after
 		    : jitter() * fmin(8, 0.5 * pow(2, n - 1));
 		if (c.http_status == 429 || c.http_status == 529)
-			cooldown_set(lh_now() + (c.retry_after >= 0 ? wait : fmin(8, 0.5 * pow(2, n - 1))));
+			cooldown_set(lh_now() + wait);
 		now = lh_monotonic();
 		if (c.deadline > 0 && now + wait > c.deadline) {
 			trace(&c, "no time left for another attempt");

@@ -847,6 +847,7 @@ serve(void *arg)
 	struct request rq;
 	struct reply rp;
 	struct rule *r = NULL;
+	json_t *reply = NULL;
 	long rule = -1, concurrent;
 	int status = 200, i;
 	double start = lh_now();
@@ -888,6 +889,11 @@ serve(void *arg)
 			r = &rules[k];
 			r->fired++;
 			rule = k;
+			/* a rule without a reply (a fault, say) shows the reply of the
+			 * next rule that matches */
+			for (reply = r->reply; !reply && ++k < nrules; )
+				if (rules[k].reply && rule_matches(&rules[k], &rq))
+					reply = rules[k].reply;
 			break;
 		}
 	pthread_mutex_unlock(&lock);
@@ -915,7 +921,7 @@ serve(void *arg)
 	}
 	if (fault && !strcmp(fault, "slow_first_byte"))
 		linger_ms(c->fd, r->fault_ms > 0 ? r->fault_ms : 5000);
-	build_reply(&rp, r->reply, rq.body, rq.bodylen, r);
+	build_reply(&rp, reply, rq.body, rq.bodylen, r);
 	if (rq.stream) {
 		struct events ev = { 0 };
 
