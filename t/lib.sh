@@ -19,12 +19,12 @@ t_cleanups=
 
 t_cleanup() {
 	st=$?
-	for c in $t_cleanups; do eval "$c" 2>/dev/null || :; done
+	eval "$t_cleanups" 2>/dev/null || :
 	[ "$t_failed" -eq 0 ] && [ -z "${T_KEEP:-}" ] && rm -rf "$TRASH"
 	exit $st
 }
 # at_exit 'command': run at the end, even when a test dies
-at_exit() { t_cleanups="$t_cleanups $1"; }
+at_exit() { t_cleanups="$t_cleanups $1;"; }
 
 plan() { echo "1..$1"; }
 ok() { t_n=$((t_n + 1)); echo "ok $t_n - $1"; }
