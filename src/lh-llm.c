@@ -1181,7 +1181,7 @@ take_slot(struct call *c, int limit)
 	if (limit <= 0 || state_dir(dir, sizeof dir, "llm/inflight") < 0)
 		return 0;
 	lh_random_name(rnd, sizeof rnd);
-	snprintf(name, sizeof name, "%017.6f.%s.%ld.%s", lh_now(), lh_hostname(), (long)getpid(), rnd);
+	snprintf(name, sizeof name, "%017lld.%s.%ld.%s", (long long)(lh_now() * 1e6), lh_hostname(), (long)getpid(), rnd);
 	lh_path(wait_path, sizeof wait_path, "%s/w.%s", dir, name);
 	lh_path(act_path, sizeof act_path, "%s/a.%s", dir, name);
 	if ((fd = open(wait_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
@@ -1834,7 +1834,7 @@ lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response
 		if ((wait = cooldown_until() - lh_now()) > 0) {
 			wait = fmin(wait, 120);
 			if (c.deadline > 0 && lh_monotonic() + wait > c.deadline) {
-				set_error(&c, 0, "cool-down after a 429 outlasts the deadline");
+				set_error(&c, 1, "cool-down after a 429 outlasts the deadline");
 				n--;
 				break;
 			}
@@ -1842,7 +1842,7 @@ lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response
 			sleep_s(wait);
 		}
 		if (take_slot(&c, limit) < 0) {
-			set_error(&c, 0, "deadline passed waiting for an in-flight slot");
+			set_error(&c, 1, "deadline passed waiting for an in-flight slot");
 			n--;
 			break;
 		}
