@@ -38,8 +38,8 @@ expect_eq 'decided by the budget, not the model' 'stop budget null' \
 	"$(jq -r '"\(.decision) \(.decided_by) \(.model)"' "$TRASH/out")"
 expect_code 1 'token budget spent: stop' -- env LONGHAUL_BUDGET_TOKENS=9000 judge -c 3 -g make
 expect_eq 'the model was not asked again' 1 "$(grep -c . "$TRASH/mock.log")"
-expect_eq 'the verdict says how much was spent' 'true 2' \
-	"$(jq -r '"\(.facts.usage.run.tokens > 9000) \(.facts.usage.run.cost_usd)"' "$LONGHAUL_BOARD/verdicts/3.json")"
+expect_eq 'the verdict says how much was spent' 'true true' \
+	"$(jq -r '"\(.facts.usage.run.tokens > 9000) \(.facts.usage.run.cost_usd >= 2)"' "$LONGHAUL_BOARD/verdicts/3.json")"
 
 expect_code 2 'a model that answers no valid verdict: error' -- \
 	judge -c cycle-bad -a 2 -G 'the goal of cycle-bad' -g make
