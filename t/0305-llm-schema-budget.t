@@ -50,11 +50,15 @@ LONGHAUL_MODEL=small expect_code 0 "option beats environment" -- llm-call -r jud
 expect_eq "model from -m" "model opt-model" "$(cat "$TRASH/out")"
 expect_code 2 "no such alias: usage error" -- llm-call -m nosuch x
 
-# budget: the mock model costs $1000/M input and $2000/M output tokens
+# budget: a price table where the model "pricey" costs $1000/M input and
+# $2000/M output tokens
 unset LONGHAUL_CONFIG
-expect_code 0 "a priced call" -- llm-call -j -m openai:mock x
+mkdir "$TRASH/share"
+echo '{"pricey": {"input": 1000, "output": 2000, "cache_read": 0, "cache_write": 0}}' >"$TRASH/share/prices.json"
+LONGHAUL_SHARE=$TRASH/share
+expect_code 0 "a priced call" -- llm-call -j -m openai:pricey x
 n=$(wc -l <"$TRASH/mock.log")
-LONGHAUL_BUDGET_USD=0.1 expect_code 5 "budget spent: exit 5" -- llm-call -m openai:mock x
+LONGHAUL_BUDGET_USD=0.1 expect_code 5 "budget spent: exit 5" -- llm-call -m openai:pricey x
 expect_eq "nothing was sent" "$n" "$(wc -l <"$TRASH/mock.log")"
 llm-usage -g model >"$TRASH/sum"
-expect_eq "llm-usage by model and total" '{"by":"model","calls":1,"cost_usd":0.2,"model":"mock","input_tokens":100,"output_tokens":50,"cache_read_tokens":0,"cache_write_tokens":0}' "$(jq -c 'select(.model == "mock")' "$TRASH/sum")"
+expect_eq "llm-usage by model and total" '{"by":"model","calls":1,"cost_usd":0.2,"model":"pricey","input_tokens":100,"output_tokens":50,"cache_read_tokens":0,"cache_write_tokens":0}' "$(jq -c 'select(.model == "pricey")' "$TRASH/sum")"
