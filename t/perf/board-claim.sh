@@ -22,9 +22,9 @@
 #                             (every task claimed), tmpfs with fsync too
 #   LONGHAUL_BENCH_TASKS      tasks per run (10000)
 #   LONGHAUL_BENCH_PROCS      racing claimants ("1 8 32")
-#   LONGHAUL_BENCH_SECONDS    time cap per run, 0 for none (8; FULL: 0)
+#   LONGHAUL_BENCH_SECONDS    time cap per run, 0 for none (5; FULL: 0)
 #   LONGHAUL_BENCH_SLOW_SECONDS  time cap for (a), which needs minutes for
-#                             10,000 claims (3; FULL: 30)
+#                             10,000 claims (2; FULL: 30)
 #   LONGHAUL_BENCH_REPEAT     repetitions; the table shows the median (1; FULL: 3)
 #   LONGHAUL_BENCH_TMPFS      a directory on tmpfs (default: under /dev/shm)
 #   LONGHAUL_BENCH_DISK       a directory on disk (default: t/perf/out/scratch)
@@ -42,8 +42,8 @@ full=${LONGHAUL_BENCH_FULL:-0}
 [ "$full" = 1 ] || full=0
 tasks=${LONGHAUL_BENCH_TASKS:-10000}
 procs=${LONGHAUL_BENCH_PROCS:-1 8 32}
-cap=${LONGHAUL_BENCH_SECONDS:-$([ $full = 1 ] && echo 0 || echo 8)}
-slowcap=${LONGHAUL_BENCH_SLOW_SECONDS:-$([ $full = 1 ] && echo 30 || echo 3)}
+cap=${LONGHAUL_BENCH_SECONDS:-$([ $full = 1 ] && echo 0 || echo 5)}
+slowcap=${LONGHAUL_BENCH_SLOW_SECONDS:-$([ $full = 1 ] && echo 30 || echo 2)}
 repeat=${LONGHAUL_BENCH_REPEAT:-$([ $full = 1 ] && echo 3 || echo 1)}
 journal=${LONGHAUL_BENCH_SQLITE_JOURNAL:-wal}
 
@@ -196,7 +196,7 @@ settings="$settings disk:nofsync disk:fsync"
 approaches="longhaul jsonfile sqlite floor"
 
 echo "# board-claim: $tasks tasks; claimants: $procs; cap ${cap}s per run (0: none), ${slowcap}s for (a); $repeat repetition(s); sqlite journal $journal"
-echo "# machine: $(nproc) CPUs, $(uname -sr); tmpfs: ${tmpfs:-none}; disk: $(stat -f -c %T "$disk") ($(df -P "$disk" | awk 'NR == 2 { print $1 }'))"
+echo "# machine: $(nproc) CPUs, $(uname -sr), load $(cut -d" " -f1-3 /proc/loadavg); tmpfs: ${tmpfs:-none}; disk: $(stat -f -c %T "$disk") ($(df -P "$disk" | awk 'NR == 2 { print $1 }'))"
 cell=0
 rep=1
 while [ $rep -le "$repeat" ]; do
