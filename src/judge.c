@@ -54,7 +54,8 @@ static const char manual[] =
 "  -f gatefile  gate commands, one a line (# comments); keep it outside\n"
 "               the repository, where agents cannot edit it\n"
 "  -t seconds   timeout of each gate command (default 600)\n"
-"  -n cycles    the last cycle: stop after cycle N (default $LONGHAUL_MAX_CYCLES)\n"
+"  -n cycles    the last cycle: stop after cycle N (default $LONGHAUL_MAX_CYCLES;\n"
+"               0: no limit)\n"
 "  -a attempts  ask the model at most this many times for a valid verdict (3)\n"
 "  -p file      the judge's system prompt (default: built in)\n"
 "  -F           if the model fails, decide by the gate: green stop, red continue\n"
@@ -769,7 +770,7 @@ main(int argc, char **argv)
 		}
 	}
 	cycle_number = strtol(cycle, &end, 10);
-	if (!stop && max_cycles >= 0 && !*end && cycle_number >= max_cycles) {
+	if (!stop && max_cycles > 0 && !*end && cycle_number >= max_cycles) {
 		stop = 1;
 		json_array_append_new(overrides, json_string("decision: the last cycle (max cycles): stop"));
 	}

@@ -1,0 +1,8 @@
+#include "minilib.h"
+
+/* TODO: not written yet */
+char *
+str_reverse(char *s)
+{
+	return s;
+}

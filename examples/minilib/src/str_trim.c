@@ -1,0 +1,8 @@
+#include "minilib.h"
+
+/* TODO: not written yet */
+char *
+str_trim(char *s)
+{
+	return s;
+}
