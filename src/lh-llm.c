@@ -513,9 +513,16 @@ add_text(struct call *c, const char *s, size_t n)
 		return;
 	buf_add(&c->text, s, n);
 	c->content_seen = 1;
-	if (c->opt->on_text) {
-		c->opt->on_text(s, n, c->opt->on_text_arg);
-		c->emitted += n;
+}
+
+/* Pass the text that arrived to on_text: once per network read, not per
+ * event, so a fast stream costs one write per read. */
+static void
+flush_text(struct call *c)
+{
+	if (c->opt->on_text && c->text.len > c->emitted) {
+		c->opt->on_text(c->text.s + c->emitted, c->text.len - c->emitted, c->opt->on_text_arg);
+		c->emitted = c->text.len;
 	}
 }
 
@@ -898,8 +905,10 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	size_t len = size * n;
 
 	c->last_byte = lh_monotonic();
-	if (c->http_status == 200 && c->streaming)
+	if (c->http_status == 200 && c->streaming) {
 		sse_feed(c, p, len);
+		flush_text(c);
+	}
 	else if (c->body.len + len > (256u << 20)) {
 		set_error(c, 1, "reply larger than 256 MiB");
 		return 0;
@@ -1615,10 +1624,13 @@ attempt(struct call *c, const char *url, const char *payload, struct curl_slist 
 			if (c->line.len)
 				sse_line(c, c->line.s, c->line.len);
 			sse_dispatch(c);
+			flush_text(c);
 			if (!c->err[0] && !c->done && !c->finished)
 				set_error(c, !c->content_seen, "stream ended before its final event");
-		} else
+		} else {
 			parse_body(c);
+			flush_text(c);
+		}
 		return;
 	}
 	if ((j = json_loadb(buf_str(&c->body), c->body.len, 0, NULL)))
@@ -1797,7 +1809,8 @@ lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response
 		return fail_early(response, LH_LLM_USAGE, "request: text is not valid UTF-8");
 	}
 
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	/* TLS set up only when needed: it is most of a plain call's memory */
+	curl_global_init(strncmp(url, "https:", 6) ? CURL_GLOBAL_NOTHING : CURL_GLOBAL_DEFAULT);
 	if (!(c.curl = curl_easy_init()))
 		lh_die(LH_LLM_TEMPORARY, "cannot start curl");
 	curl_easy_setopt(c.curl, CURLOPT_NOSIGNAL, 1L);
