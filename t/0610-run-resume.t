@@ -1,0 +1,59 @@
+#!/bin/sh
+# longhaul-run: a cycle of a planner, a worker and the judge, interrupted
+# with SIGTERM while the worker is busy and resumed: nothing duplicated,
+# nothing lost, the judge ends the run. The model is llm-mock, scripted.
+. "$(dirname "$0")/lib.sh"
+for t in agent-step longhaul-worker llm-call llm-mock judge; do
+	command -v $t >/dev/null || skip_all "$t is not built"
+done
+[ -r "$LONGHAUL_SHARE/prompts/worker.md" ] || skip_all "no worker prompt"
+[ -n "${LONGHAUL_TEST_PENDING:-}" ] || skip_all "pending: the worker fails a task claimed again after a release"
+plan 10
+
+export HOME="$TRASH" GIT_CONFIG_NOSYSTEM=1 TMPDIR="$TRASH"
+export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t
+git init -q --bare "$TRASH/repo.git"
+git init -q "$TRASH/src"
+(cd "$TRASH/src" && printf 'one\ntwo\nthree\n' >list.txt && git add . &&
+ git commit -qm init && git push -q ../repo.git HEAD:main)
+
+cat >"$TRASH/rules.jsonl" <<'JSON'
+{"match":{"contains":["You are the judge"]},"reply":{"text":"{\"decision\":\"stop\",\"goal_met\":true,\"reasons\":\"four is there\",\"focus\":\"\"}"}}
+{"match":{"contains":["This is a planning task","appended four"]},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"the list goes to four"}}]}}
+{"match":{"contains":["append the number four"],"not_contains":["This is a planning task"],"turn":1},"delay_ms":1500,"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"echo four >>list.txt"}}]}}
+{"match":{"contains":["append the number four"],"not_contains":["This is a planning task"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"appended four"}}]}}
+{"match":{"contains":["This is a planning task"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"task-publish -v 'grep -qx four list.txt' 'append the number four'"}}]}}
+{"match":{"contains":["This is a planning task"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"published one task"}}]}}
+JSON
+llm-mock -r "$TRASH/rules.jsonl" -P "$TRASH/port" -l "$TRASH/mock.log" >/dev/null &
+at_exit "kill $!"
+wait_for 10 '[ -s "$TRASH/port" ]' || { not_ok 'llm-mock started'; exit 1; }
+export LONGHAUL_MODEL=openai:mock OPENAI_API_KEY=test LONGHAUL_POLL=1 LONGHAUL_GRACE=10
+export OPENAI_BASE_URL="http://127.0.0.1:$(cat "$TRASH/port")/v1"
+
+run() {
+	longhaul-run -R "$TRASH/repo.git" -G 'make the list go to four' \
+		-g 'grep -qx four list.txt' -n 1 -j 1 -c 3 -W "$TRASH/work" \
+		>>"$TRASH/run.out" 2>>"$TRASH/run.err"
+}
+run &
+runner=$!
+at_exit "kill $runner"
+wait_for 30 'task-ls -k work -s claimed | grep -q "append the number four"' &&
+	ok 'a worker took the planned task' || not_ok 'a worker took the planned task'
+kill -TERM $runner
+wait $runner
+expect_eq 'SIGTERM stops the run with 143' 143 $?
+expect_eq 'the task was given back' ready "$(task-ls -k work -j | jq -r .state)"
+expect_eq 'the cycle is left running' running "$(jq -r .state "$LONGHAUL_BOARD/cycles/0001.json")"
+
+run
+expect_eq 'run again, it resumes and the judge stops it: exit 0' 0 $?
+expect_eq 'one work task, done' 'done' "$(task-ls -k work -j | jq -r .state)"
+expect_eq 'one root plan, done' 'plan-0001 done' "$(task-ls -k plan -j | jq -r '"\(.id) \(.state)"')"
+git --git-dir="$TRASH/repo.git" show main:list.txt >"$TRASH/got"
+printf 'one\ntwo\nthree\nfour\n' >"$TRASH/want"
+expect_file 'the change landed once' "$TRASH/want" "$TRASH/got"
+expect_eq 'the cycle was judged: stop' 'judged 1' \
+	"$(jq -r '"\(.state) \(.verdict)"' "$LONGHAUL_BOARD/cycles/0001.json")"
+expect_eq 'the verdict is on the board' stop "$(jq -r .decision "$LONGHAUL_BOARD/verdicts/0001.json")"
