@@ -827,7 +827,7 @@ lh_title_take(struct lh_board *b, json_t *rec, const char *where)
 	const char *id = json_string_value(json_object_get(rec, "id"));
 	const char *state;
 	json_t *them;
-	int tries, st;
+	int tries, st, free_again;
 
 	title_path(b, rec, name, sizeof name);
 	snprintf(text, sizeof text, "%s\n", id);
@@ -844,8 +844,9 @@ lh_title_take(struct lh_board *b, json_t *rec, const char *where)
 		}
 		them = lh_task_read(b, other, NULL, &st, 0);
 		state = them ? json_string_value(json_object_get(them, "state")) : NULL;
+		free_again = (!them && st == LH_NOTFOUND) || (state && !strcmp(state, "failed"));
 		json_decref(them);
-		if ((!them && st == LH_NOTFOUND) || (state && !strcmp(state, "failed"))) {
+		if (free_again) {
 			/* its publisher died before writing it, or it failed for
 			 * good: the title is free again */
 			unlink(name);

@@ -1182,7 +1182,7 @@ static int
 take_slot(struct call *c, int limit)
 {
 	char dir[4096], wait_path[4600], act_path[4600], name[256], rnd[9];
-	double lease = env_number("LONGHAUL_LEASE", 30), pause = 0.01, touched;
+	double lease = env_number("LONGHAUL_SLOT_LEASE", 30), pause = 0.01, touched;
 	struct entry *e;
 	size_t n, i, ahead;
 	int fd;
@@ -1751,7 +1751,7 @@ lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response
 		free_call(&c);
 		return fail_early(response, LH_LLM_BUDGET, err);
 	}
-	max_attempts = opt->max_attempts > 0 ? opt->max_attempts : (int)env_number("LONGHAUL_MAX_ATTEMPTS", 6);
+	max_attempts = opt->max_attempts > 0 ? opt->max_attempts : (int)env_number("LONGHAUL_LLM_ATTEMPTS", 6);
 	if (max_attempts < 1)
 		max_attempts = 1;
 	deadline_s = opt->deadline > 0 ? opt->deadline : env_number("LONGHAUL_DEADLINE", 0);

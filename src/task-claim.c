@@ -169,7 +169,8 @@ claim_once(void)
 			continue;
 		lh_path(dir, sizeof dir, "%s/ready/%s", board.dir, kinds[k]);
 		list_shuffled(dir, &prios);
-		qsort(prios.v, prios.n, sizeof *prios.v, by_priority_desc);
+		if (prios.n)
+			qsort(prios.v, prios.n, sizeof *prios.v, by_priority_desc);
 		for (p = 0; p < prios.n && npairs < 20; p++)
 			if (prios.v[p][0] >= '0' && prios.v[p][0] <= '9' && !prios.v[p][1])
 				pairs[npairs++] = (struct pair){ k, prios.v[p][0] - '0' };

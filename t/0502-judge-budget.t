@@ -21,7 +21,7 @@ llm-mock -r "$TRASH/rules.jsonl" -P "$TRASH/port" -l "$TRASH/mock.log" >/dev/nul
 mock=$!
 at_exit "kill $mock"
 wait_for 10 '[ -s "$TRASH/port" ]' || { not_ok "llm-mock started"; exit 1; }
-export LONGHAUL_JUDGE_MODEL=openai:mock OPENAI_API_KEY=test LONGHAUL_MAX_ATTEMPTS=1
+export LONGHAUL_JUDGE_MODEL=openai:mock OPENAI_API_KEY=test LONGHAUL_LLM_ATTEMPTS=1
 export OPENAI_BASE_URL="http://127.0.0.1:$(cat "$TRASH/port")/v1"
 export LONGHAUL_REPO="$TRASH/repo.git" TMPDIR="$TRASH"
 
