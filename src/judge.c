@@ -423,26 +423,20 @@ previous_verdict(const char *cycle)
 	return best;
 }
 
-/* The run's usage so far from llm-usage -t: {"tokens","cost_usd"}, or NULL. */
+/* The run's usage so far, as llm-usage -t sums it: {"tokens","cost_usd"},
+ * or NULL when unknown. */
 static json_t *
 usage_total(void)
 {
-	char *argv[] = { "llm-usage", "-t", NULL };
-	json_t *j;
-	char *out;
+	char dir[4096];
+	uint64_t tokens;
+	double usd;
 
-	if (!(out = capture(argv, NULL))) {
-		lh_warn("llm-usage -t failed: the usage so far is unknown");
+	if (lh_llm_usage_dir(dir, sizeof dir) < 0 || lh_llm_usage_total(dir, &tokens, &usd) < 0) {
+		lh_warn_errno("usage log: the usage so far is unknown");
 		return NULL;
 	}
-	j = json_loads(out, 0, NULL);
-	free(out);
-	if (!json_is_object(j) || !json_is_number(json_object_get(j, "cost_usd"))) {
-		lh_warn("llm-usage -t: unexpected output");
-		json_decref(j);
-		return NULL;
-	}
-	return j;
+	return json_pack("{s:I, s:f}", "tokens", (json_int_t)tokens, "cost_usd", usd);
 }
 
 static double
@@ -675,6 +669,7 @@ main(int argc, char **argv)
 	env_limit("LONGHAUL_BUDGET_USD");
 	env_limit("LONGHAUL_BUDGET_TOKENS");
 	lh_board_open(&board, dir);
+	setenv("LONGHAUL_BOARD", board.dir, 1);   /* where llm-call logs and llm-usage sums */
 
 	lh_path(tmpdir, sizeof tmpdir, "%s/judge.XXXXXX", getenv("TMPDIR") && *getenv("TMPDIR") ?
 	    getenv("TMPDIR") : "/tmp");
@@ -775,6 +770,25 @@ main(int argc, char **argv)
 		json_array_append_new(overrides, json_string("decision: the last cycle (max cycles): stop"));
 	}
 	json_object_set_new(verdict, "decision", json_string(stop ? "stop" : "continue"));
+	if (json_array_size(overrides)) {
+		/* say first what the rules changed, then what the model said */
+		json_t *o;
+		size_t k, len = strlen(json_string_value(json_object_get(verdict, "reasons"))) + 64;
+		char *text;
+
+		json_array_foreach(overrides, k, o)
+			len += json_string_length(o) + 2;
+		text = lh_malloc(len);
+		strcpy(text, "Overridden: ");
+		json_array_foreach(overrides, k, o) {
+			strcat(text, json_string_value(o));
+			strcat(text, k + 1 < json_array_size(overrides) ? "; " : ". ");
+		}
+		strcat(text, "Reasons given: ");
+		strcat(text, json_string_value(json_object_get(verdict, "reasons")));
+		json_object_set_new(verdict, "reasons", json_string(text));
+		free(text);
+	}
 	json_object_set_new(verdict, "cycle", json_string(cycle));
 	json_object_set_new(verdict, "commit", json_string(tip));
 	json_object_set_new(verdict, "gate", json_string(json_string_value(json_object_get(gate, "status"))));

@@ -3,7 +3,7 @@
 # the verdict is printed and written to the board.
 . "$(dirname "$0")/lib.sh"
 command -v llm-mock >/dev/null 2>&1 || skip_all "llm-mock is not built"
-plan 12
+plan 13
 
 # a shared repository whose test passes only when the file "ok" exists
 git init -q --bare "$TRASH/repo.git"
@@ -34,6 +34,7 @@ jq -c . "$TRASH/out" >"$TRASH/printed"
 jq -c . "$LONGHAUL_BOARD/verdicts/1.json" >"$TRASH/file"
 expect_file 'the verdict on the board is the one printed' "$TRASH/printed" "$TRASH/file"
 expect_match 'the gate evidence holds the failing output' 'test -f ok' "$TRASH/file"
+expect_match 'the reasons say first what the rules changed' '"reasons":"Overridden: goal_met: the gate fails' "$TRASH/file"
 expect_eq 'the checkout was removed' '' "$(ls -d "$TRASH"/judge.* 2>/dev/null)"
 
 expect_code 1 'red gate on the last cycle: stop (exit 1)' -- \
