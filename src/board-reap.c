@@ -63,7 +63,10 @@ reap(const char *id)
 	}
 	state = json_string_value(json_object_get(rec, "state"));
 	if (strcmp(state, "claimed")) {
-		lh_task_reindex(&board, rec, rec);
+		char hint[PATH_MAX];
+
+		lh_path(hint, sizeof hint, "%s/claimed/%s", board.dir, id);
+		lh_task_mend(&board, rec, hint);
 		json_decref(rec);
 		return;
 	}
@@ -107,12 +110,42 @@ mend(const char *id, void *arg)
 
 	(void)arg;
 	if ((rec = lh_task_read(&board, id, NULL, &st, 1))) {
-		lh_task_reindex(&board, rec, rec);
+		lh_task_mend(&board, rec, NULL);
 		json_decref(rec);
 	} else if (st != LH_NOTFOUND && !status) {
 		status = st;    /* NOTFOUND: a publisher died before its link */
 	}
 	return 0;
+}
+
+/* Remove the hints under dir (depth levels of directories above them)
+ * that their records disagree with. */
+static void
+sweep(const char *dir, int depth)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	json_t *rec;
+	DIR *dp;
+	int st;
+
+	if (!(dp = opendir(dir)))
+		return;
+	while ((d = readdir(dp))) {
+		if (d->d_name[0] == '.')
+			continue;
+		lh_path(path, sizeof path, "%s/%s", dir, d->d_name);
+		if (depth > 0) {
+			sweep(path, depth - 1);
+			rmdir(path);    /* only when empty */
+		} else if ((rec = lh_task_read(&board, d->d_name, NULL, &st, 0))) {
+			lh_task_mend(&board, rec, path);
+			json_decref(rec);
+		} else if (st == LH_NOTFOUND || st == LH_USAGE) {
+			unlink(path);
+		}
+	}
+	closedir(dp);
 }
 
 static void
@@ -159,6 +192,12 @@ main(int argc, char **argv)
 	if ((server_now = lh_board_clock(&board)) < 0)
 		lh_die_errno(LH_SYSERR, "%s/clock", board.dir);
 	if (full && !dry_run) {
+		lh_path(claimed, sizeof claimed, "%s/ready", board.dir);
+		sweep(claimed, 3);
+		lh_path(claimed, sizeof claimed, "%s/waiting", board.dir);
+		sweep(claimed, 0);
+		lh_path(claimed, sizeof claimed, "%s/claimed", board.dir);
+		sweep(claimed, 0);
 		lh_board_each(&board, mend, NULL);
 		clean_tmp();
 	}

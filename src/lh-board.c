@@ -532,24 +532,44 @@ add_hint(const char *path)
 void
 lh_task_reindex(struct lh_board *b, json_t *old, json_t *rec)
 {
-	char from[PATH_MAX], to[PATH_MAX];
-	int deps = 1;
+	char from[2][PATH_MAX], to[PATH_MAX];
+	int deps = 1, i, moved = 0;
 	const char *state = json_string_value(json_object_get(rec, "state"));
 
 	if (state && !strcmp(state, "ready"))
 		deps = lh_task_deps_done(b, rec);
 	hint_path(b, rec, deps, to, sizeof to);
-	if (to[0])
-		add_hint(to);
+	from[0][0] = from[1][0] = 0;
 	if (old) {
-		/* the old record's deps were judged then; try both places */
-		hint_path(b, old, 1, from, sizeof from);
-		if (from[0] && strcmp(from, to))
-			unlink(from);
-		hint_path(b, old, 0, from, sizeof from);
-		if (from[0] && strcmp(from, to))
-			unlink(from);
+		/* the old record's deps were judged then: it may be in either */
+		hint_path(b, old, 1, from[0], sizeof from[0]);
+		hint_path(b, old, 0, from[1], sizeof from[1]);
 	}
+	/* moving the hint is one rename, and there is never a moment
+	 * without one; where it fails (no old hint, no directory yet) the
+	 * new one is made and the old removed */
+	for (i = 0; i < 2 && to[0] && !moved; i++)
+		if (from[i][0] && strcmp(from[i], to))
+			moved = rename(from[i], to) == 0;
+	if (to[0] && !moved)
+		add_hint(to);
+	for (i = 0; i < 2; i++)
+		if (from[i][0] && strcmp(from[i], to))
+			unlink(from[i]);
+}
+
+void
+lh_task_mend(struct lh_board *b, json_t *rec, const char *found)
+{
+	char to[PATH_MAX];
+	const char *state = json_string_value(json_object_get(rec, "state"));
+
+	hint_path(b, rec, state && !strcmp(state, "ready") ? lh_task_deps_done(b, rec) : 1,
+	    to, sizeof to);
+	if (to[0] && (!found || strcmp(found, to)))
+		add_hint(to);
+	if (found && strcmp(found, to))
+		unlink(found);
 }
 
 void
@@ -576,7 +596,8 @@ lh_board_promote(struct lh_board *b)
 		}
 		if (strcmp(json_string_value(json_object_get(rec, "state")), "ready") ||
 		    lh_task_deps_done(b, rec)) {
-			lh_task_reindex(b, rec, rec);
+			lh_path(path, sizeof path, "%s/%s", dir, d->d_name);
+			lh_task_mend(b, rec, path);
 			moved = 1;
 		}
 		json_decref(rec);

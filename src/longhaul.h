@@ -91,6 +91,9 @@ void lh_title_drop(struct lh_board *b, json_t *rec);
 /* Bring the index hints (ready/, waiting/, claimed/) in line with rec,
  * removing those of old (may be NULL). Best effort: the record is truth. */
 void lh_task_reindex(struct lh_board *b, json_t *old, json_t *rec);
+/* Mend the index after finding the hint found (may be NULL) for rec:
+ * make the hint rec's state wants, remove found if it is not that one. */
+void lh_task_mend(struct lh_board *b, json_t *rec, const char *found);
 /* Are all of rec's dependencies done? */
 int lh_task_deps_done(struct lh_board *b, json_t *rec);
 /* Promote waiting tasks whose dependencies are now done. */

@@ -113,7 +113,7 @@ try_claim(const char *hint, const char *id, json_t **claimed)
 	}
 	if (strcmp(json_string_value(json_object_get(rec, "state")), "ready") ||
 	    !lh_task_deps_done(&board, rec)) {
-		lh_task_reindex(&board, rec, rec);      /* a stale hint: mend it */
+		lh_task_mend(&board, rec, hint);        /* a stale hint */
 		json_decref(rec);
 		return 0;
 	}
