@@ -258,9 +258,9 @@ command_env(void)
 		"GIT_SEQUENCE_EDITOR=true", "GIT_TERMINAL_PROMPT=0", "NO_COLOR=1",
 		"DEBIAN_FRONTEND=noninteractive", NULL,
 	};
+	static char token[64];
 	size_t n = 0, i;
 	char **env, **e;
-	char buf[64];
 
 	for (e = environ; *e; e++)
 		n++;
@@ -274,8 +274,8 @@ command_env(void)
 	for (i = 0; i < npass_env; i++)
 		if (strchr(pass_env[i], '='))
 			env[n++] = pass_env[i];
-	snprintf(buf, sizeof buf, "LONGHAUL_RUN=%s", run_token);
-	env[n++] = lh_strdup(buf);
+	snprintf(token, sizeof token, "LONGHAUL_RUN=%s", run_token);
+	env[n++] = token;
 	env[n] = NULL;
 	return env;
 }
@@ -1021,7 +1021,7 @@ static int
 step(void)
 {
 	struct state s;
-	json_t *resp, *a, *act, *o, *calls;
+	json_t *resp, *conv, *a, *act, *o, *calls;
 	int status, code, end;
 	const char *tool, *id;
 	char *text;
@@ -1029,7 +1029,9 @@ step(void)
 	survey(&s);
 	if ((end = check_end(&s, 1)) >= 0)
 		return end;
-	resp = call_model(conversation(), &status);
+	conv = conversation();
+	resp = call_model(conv, &status);
+	json_decref(conv);
 	if (!resp) {
 		if (status == 5)
 			return finish(BUDGET, "budget spent (llm-call exit 5)");
@@ -1047,7 +1049,7 @@ step(void)
 	    "model", json_object_get(resp, "model"),
 	    "stop_reason", json_object_get(resp, "stop_reason"),
 	    "step", (json_int_t)s.steps + 1);
-	json_object_set(a, "action", act);
+	json_object_set_new(a, "action", act);
 	append("assistant", a);
 	tool = json_string_value(json_object_get(act, "tool"));
 	id = json_string_value(json_object_get(act, "id"));
