@@ -233,7 +233,9 @@ allowed(const char *entry)
 {
 	static const char *names[] = {
 		"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE",
-		"TZ", "TMPDIR", "LONGHAUL_TASK", "LONGHAUL_AGENT", "LONGHAUL_CYCLE", NULL,
+		"TZ", "TMPDIR", "LONGHAUL_TASK", "LONGHAUL_AGENT", "LONGHAUL_CYCLE",
+		"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+		"GIT_COMMITTER_EMAIL", NULL,
 	};
 	const char **n;
 	size_t i, len = strcspn(entry, "=");
