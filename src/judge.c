@@ -296,28 +296,6 @@ commits_between(const char *checkout, const char *start, const char *tip, int *c
 	return list;
 }
 
-struct ids {
-	char **v;
-	size_t n, cap;
-};
-
-static int
-collect(const char *id, void *arg)
-{
-	struct ids *ids = arg;
-
-	if (ids->n == ids->cap)
-		ids->v = lh_realloc(ids->v, (ids->cap = ids->cap ? 2 * ids->cap : 256) * sizeof *ids->v);
-	ids->v[ids->n++] = lh_strdup(id);
-	return 0;
-}
-
-static int
-by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 struct tally {
 	const char *cycle;
 	json_t *tasks;              /* this cycle's, listed */
@@ -617,7 +595,8 @@ main(int argc, char **argv)
 	json_t *commands = json_array(), *gate, *facts, *verdict, *model = NULL, *prev, *spent;
 	json_t *overrides = json_array(), *commits;
 	struct tally tally = { 0 };
-	struct ids ids = { 0 };
+	char **ids;
+	size_t nids;
 	size_t i;
 	long max_cycles = -1, cycle_number;
 	double timeout = 600;
@@ -702,14 +681,12 @@ main(int argc, char **argv)
 	tally.tasks = json_array();
 	tally.counts = json_pack("{s:i, s:i, s:i, s:i}", "ready", 0, "claimed", 0, "done", 0, "failed", 0);
 	tally.open = json_pack("{s:i, s:i}", "ready", 0, "claimed", 0);
-	lh_board_each(&board, collect, &ids);
-	if (ids.n)
-		qsort(ids.v, ids.n, sizeof *ids.v, by_name);
-	for (i = 0; i < ids.n; i++) {
-		tally_task(ids.v[i], &tally);
-		free(ids.v[i]);
+	ids = lh_board_ids(&board, &nids);
+	for (i = 0; i < nids; i++) {
+		tally_task(ids[i], &tally);
+		free(ids[i]);
 	}
-	free(ids.v);
+	free(ids);
 	if (tally.status)
 		lh_warn("some task records could not be read");
 	spent = usage_total();

@@ -691,6 +691,40 @@ lh_board_each(struct lh_board *b, int (*fn)(const char *id, void *arg), void *ar
 	return r;
 }
 
+struct id_list {
+	char **v;
+	size_t n, cap;
+};
+
+static int
+collect_id(const char *id, void *arg)
+{
+	struct id_list *ids = arg;
+
+	if (ids->n == ids->cap)
+		ids->v = lh_realloc(ids->v, (ids->cap = ids->cap ? 2 * ids->cap : 256) * sizeof *ids->v);
+	ids->v[ids->n++] = lh_strdup(id);
+	return 0;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **
+lh_board_ids(struct lh_board *b, size_t *n)
+{
+	struct id_list ids = { 0 };
+
+	lh_board_each(b, collect_id, &ids);
+	if (ids.n)
+		qsort(ids.v, ids.n, sizeof *ids.v, by_name);
+	*n = ids.n;
+	return ids.v;
+}
+
 json_t *
 lh_whoami(void)
 {

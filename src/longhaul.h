@@ -111,6 +111,9 @@ int lh_task_touch(struct lh_board *b, const char *id, int v);
 /* Call fn for every task id on the board; stops when fn returns nonzero. */
 int lh_board_each(struct lh_board *b, int (*fn)(const char *id, void *arg),
     void *arg);
+/* Every task id on the board, sorted (oldest first); free each and the
+ * array. */
+char **lh_board_ids(struct lh_board *b, size_t *n);
 /* The identity of this process for records: {"host","pid","agent"} */
 json_t *lh_whoami(void);
 #define LH_TITLE_MAX 300

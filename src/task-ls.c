@@ -24,28 +24,6 @@ static struct lh_board board;
 static const char *want_state, *want_kind, *want_area, *want_parent;
 static int json, status;
 
-struct ids {
-	char **v;
-	size_t n, cap;
-};
-
-static int
-collect(const char *id, void *arg)
-{
-	struct ids *ids = arg;
-
-	if (ids->n == ids->cap)
-		ids->v = lh_realloc(ids->v, (ids->cap = ids->cap ? 2 * ids->cap : 256) * sizeof *ids->v);
-	ids->v[ids->n++] = lh_strdup(id);
-	return 0;
-}
-
-static int
-by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int
 in_list(const char *list, const char *word)
 {
@@ -106,7 +84,8 @@ list(const char *id)
 int
 main(int argc, char **argv)
 {
-	struct ids ids = { 0 };
+	char **ids;
+	size_t n;
 	const char *dir = NULL;
 	size_t i;
 	int c;
@@ -125,13 +104,12 @@ main(int argc, char **argv)
 	if (optind != argc)
 		lh_usage(usage);
 	lh_board_open(&board, dir);
-	lh_board_each(&board, collect, &ids);
-	qsort(ids.v, ids.n, sizeof *ids.v, by_name);
-	for (i = 0; i < ids.n; i++) {
-		list(ids.v[i]);
-		free(ids.v[i]);
+	ids = lh_board_ids(&board, &n);
+	for (i = 0; i < n; i++) {
+		list(ids[i]);
+		free(ids[i]);
 	}
-	free(ids.v);
+	free(ids);
 	lh_close_stdout();
 	return status;
 }

@@ -5,15 +5,6 @@
 LONGHAUL_STATE=$TRASH/state
 export LONGHAUL_STATE
 
-start_mock() {
-	llm-mock -r "$1" -P "$TRASH/port" -l "$TRASH/mock.log" >/dev/null 2>"$TRASH/mock.err" &
-	MOCKPID=$!
-	wait_for 10 '[ -s "$TRASH/port" ]' || { echo "Bail out! llm-mock did not start"; exit 1; }
-	PORT=$(cat "$TRASH/port")
-}
-stop_mock() { kill "$MOCKPID"; }
-at_exit stop_mock
-
 cat >"$TRASH/rules" <<'R'
 {"match":{"model":"deny"},"fault":"401"}
 {"match":{"model":"flaky"},"fault":"429","retry_after":0.05,"times":1}
@@ -22,8 +13,7 @@ R
 start_mock "$TRASH/rules"
 KEY=sk-test-SECRET0123456789abcdef
 OPENAI_API_KEY=$KEY ANTHROPIC_API_KEY=$KEY
-OPENAI_BASE_URL=http://127.0.0.1:$PORT/v1 ANTHROPIC_BASE_URL=http://127.0.0.1:$PORT
-export OPENAI_API_KEY ANTHROPIC_API_KEY OPENAI_BASE_URL ANTHROPIC_BASE_URL
+export OPENAI_API_KEY ANTHROPIC_API_KEY
 
 plan 11
 : >"$TRASH/all"

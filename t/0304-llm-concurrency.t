@@ -6,16 +6,6 @@
 LONGHAUL_STATE=$TRASH/state
 export LONGHAUL_STATE
 
-start_mock() {
-	llm-mock -r "$1" -P "$TRASH/port" -l "$TRASH/mock.log" >/dev/null 2>"$TRASH/mock.err" &
-	MOCKPID=$!
-	wait_for 10 '[ -s "$TRASH/port" ]' || { echo "Bail out! llm-mock did not start"; exit 1; }
-	OPENAI_BASE_URL=http://127.0.0.1:$(cat "$TRASH/port")/v1
-	ANTHROPIC_BASE_URL=http://127.0.0.1:$(cat "$TRASH/port")
-	export OPENAI_BASE_URL ANTHROPIC_BASE_URL
-}
-stop_mock() { kill "$MOCKPID"; }
-at_exit stop_mock
 max_active() { jq -s --arg m "$1" '[.[] | select(.model == $m) | .active] | max' "$TRASH/mock.log"; }
 
 cat >"$TRASH/rules" <<'R'

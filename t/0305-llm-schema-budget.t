@@ -5,17 +5,6 @@
 LONGHAUL_STATE=$TRASH/state
 export LONGHAUL_STATE
 
-start_mock() {
-	llm-mock -r "$1" -P "$TRASH/port" -l "$TRASH/mock.log" >/dev/null 2>"$TRASH/mock.err" &
-	MOCKPID=$!
-	wait_for 10 '[ -s "$TRASH/port" ]' || { echo "Bail out! llm-mock did not start"; exit 1; }
-	PORT=$(cat "$TRASH/port")
-	OPENAI_BASE_URL=http://127.0.0.1:$PORT/v1 ANTHROPIC_BASE_URL=http://127.0.0.1:$PORT
-	export OPENAI_BASE_URL ANTHROPIC_BASE_URL
-}
-stop_mock() { kill "$MOCKPID"; }
-at_exit stop_mock
-
 cat >"$TRASH/rules" <<'R'
 {"match":{"contains":["GOOD"]},"reply":{"text":"{\"verdict\":\"go\",\"score\":7}"}}
 {"match":{"contains":["BAD"]},"reply":{"text":"{\"verdict\":\"maybe\"}"}}

@@ -17,12 +17,8 @@ board-init >/dev/null
 cat >"$TRASH/rules.jsonl" <<'RULES'
 {"match":{"contains":["You are the judge"]},"reply":{"text":"{\"decision\":\"stop\",\"goal_met\":true,\"reasons\":\"all done\",\"focus\":\"\"}"}}
 RULES
-llm-mock -r "$TRASH/rules.jsonl" -P "$TRASH/port" -l "$TRASH/mock.log" >/dev/null 2>&1 &
-mock=$!
-at_exit "kill $mock"
-wait_for 10 '[ -s "$TRASH/port" ]' || { not_ok "llm-mock started"; exit 1; }
+start_mock
 export LONGHAUL_JUDGE_MODEL=openai:mock OPENAI_API_KEY=test
-export OPENAI_BASE_URL="http://127.0.0.1:$(cat "$TRASH/port")/v1"
 export LONGHAUL_REPO="$TRASH/repo.git" TMPDIR="$TRASH"
 
 expect_code 0 'red gate, model says stop and goal met: continue (exit 0)' -- \

@@ -35,12 +35,8 @@ cat >"$TRASH/rules.jsonl" <<'RULES'
 {"match":{"contains":["You are the judge","a is done"]},"reply":{"text":"{\"decision\":\"continue\",\"goal_met\":false,\"reasons\":\"saw the note\",\"focus\":\"task b\"}"}}
 {"match":{"contains":["You are the judge"]},"reply":{"text":"{\"decision\":\"continue\",\"goal_met\":false,\"reasons\":\"no note\",\"focus\":\"task b\"}"}}
 RULES
-llm-mock -r "$TRASH/rules.jsonl" -P "$TRASH/port" -l "$TRASH/mock.log" >/dev/null 2>&1 &
-mock=$!
-at_exit "kill $mock"
-wait_for 10 '[ -s "$TRASH/port" ]' || { not_ok "llm-mock started"; exit 1; }
+start_mock
 export LONGHAUL_JUDGE_MODEL=openai:mock OPENAI_API_KEY=test
-export OPENAI_BASE_URL="http://127.0.0.1:$(cat "$TRASH/port")/v1"
 export TMPDIR="$TRASH"
 
 # judge runs inside the clone that holds the unpushed commit and the file

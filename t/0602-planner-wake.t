@@ -21,10 +21,8 @@ cat >"$TRASH/rules.jsonl" <<'JSON'
 {"match":{"contains":["plan: greet","no tasks yet"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"task-publish -a doc -v 'grep -q hi README' 'say hi in the README'"}}]}}
 {"match":{"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"published the greeting task"}}]}}
 JSON
-llm-mock -r "$TRASH/rules.jsonl" -P "$TRASH/port" -l "$TRASH/mock.log" >/dev/null &
-at_exit "kill $!"
-wait_for 10 '[ -s "$TRASH/port" ]' || { not_ok 'llm-mock started'; exit 1; }
-export LONGHAUL_MODEL=openai:mock OPENAI_BASE_URL="http://127.0.0.1:$(cat "$TRASH/port")/v1"
+start_mock
+export LONGHAUL_MODEL=openai:mock
 export LONGHAUL_POLL=2
 
 task-publish -k plan -i plan-1 'plan: greet' >/dev/null

@@ -25,11 +25,8 @@ cat >"$TRASH/rules.jsonl" <<'JSON'
 {"match":{"contains":["This is a planning task"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"task-publish -v 'grep -qx four list.txt' 'append the number four'"}}]}}
 {"match":{"contains":["This is a planning task"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"published one task"}}]}}
 JSON
-llm-mock -r "$TRASH/rules.jsonl" -P "$TRASH/port" -l "$TRASH/mock.log" >/dev/null &
-at_exit "kill $!"
-wait_for 10 '[ -s "$TRASH/port" ]' || { not_ok 'llm-mock started'; exit 1; }
+start_mock
 export LONGHAUL_MODEL=openai:mock OPENAI_API_KEY=test LONGHAUL_POLL=1 LONGHAUL_GRACE=10
-export OPENAI_BASE_URL="http://127.0.0.1:$(cat "$TRASH/port")/v1"
 
 run() {
 	longhaul-run -R "$TRASH/repo.git" -G 'make the list go to four' \

@@ -66,3 +66,19 @@ wait_for() {
 		sleep 0.05
 	done
 }
+
+# start_mock [RULES]: serve RULES (default $TRASH/rules.jsonl) with llm-mock
+# on a free port of 127.0.0.1, logging to $TRASH/mock.log; point both
+# providers' base URLs at it; stop it at the end
+start_mock() {
+	rm -f "$TRASH/port"
+	llm-mock -r "${1:-$TRASH/rules.jsonl}" -P "$TRASH/port" -l "$TRASH/mock.log" \
+		>/dev/null 2>"$TRASH/mock.err" &
+	MOCKPID=$!
+	at_exit stop_mock
+	wait_for 10 '[ -s "$TRASH/port" ]' || { echo "Bail out! llm-mock did not start"; exit 1; }
+	OPENAI_BASE_URL=http://127.0.0.1:$(cat "$TRASH/port")/v1
+	ANTHROPIC_BASE_URL=http://127.0.0.1:$(cat "$TRASH/port")
+	export OPENAI_BASE_URL ANTHROPIC_BASE_URL
+}
+stop_mock() { kill "$MOCKPID" 2>/dev/null; }
