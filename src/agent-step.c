@@ -505,26 +505,87 @@ run(const char *cmd, const char *call_id, json_t *input, int *code)
 	return text;
 }
 
-/* 64-bit FNV-1a of what git sees in dir: HEAD, status, diff, untracked */
+static unsigned long long
+fnv(unsigned long long h, const char *p, size_t n)
+{
+	while (n--)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
+	return h;
+}
+
+/* 64-bit FNV-1a of what git sees in dir: HEAD, the index and the
+ * contents of every changed or untracked file.  One git process (status
+ * names HEAD, the staged blobs and the paths) and no shell: this runs
+ * after every command, and forks are most of an agent's CPU. */
 static char *
 tree_hash(void)
 {
 	static char hex[17];
-	char cmd[4300];
+	char *argv[] = { "git", "status", "--porcelain=v2", "-z", "-uall", "--branch",
+	    "--no-ahead-behind", "--no-renames", NULL };
 	unsigned long long h = 1469598103934665603ULL;
-	int c;
-	FILE *p;
+	char *out = NULL, *e, *end, *path, *content, link[4096], full[8192];
+	size_t len = 0, cap = 0, n;
+	int fds[2], st, fd, fields;
+	ssize_t r;
+	struct stat sb;
+	pid_t pid;
 
-	if (strchr(dir, '\''))
+	if (pipe(fds) < 0)
 		return NULL;
-	snprintf(cmd, sizeof cmd, "cd '%s' 2>/dev/null && { git rev-parse HEAD; "
-	    "git status --porcelain -uall; git diff HEAD; "
-	    "git ls-files -z -o --exclude-standard | xargs -0r cksum; } 2>&1", dir);
-	if (!(p = popen(cmd, "r")))
+	if ((pid = fork()) < 0) {
+		close(fds[0]);
+		close(fds[1]);
 		return NULL;
-	while ((c = getc(p)) != EOF)
-		h = (h ^ (unsigned char)c) * 1099511628211ULL;
-	pclose(p);
+	}
+	if (pid == 0) {
+		if (chdir(dir) < 0 || dup2(fds[1], 1) < 0)
+			_exit(127);
+		close(fds[0]);
+		close(fds[1]);
+		if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 2);
+		}
+		execvp("git", argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	for (;;) {
+		if (len + 4096 > cap)
+			out = lh_realloc(out, cap = 2 * cap + 8192);
+		if ((r = read(fds[0], out + len, cap - len)) < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += r;
+	}
+	close(fds[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	h = fnv(h, out ? out : "", len);
+	h = fnv(h, (char *)&st, sizeof st);
+	/* entries end with NUL: "1 XY sub mH mI mW hH hI PATH", "u XY sub
+	 * m1 m2 m3 mW h1 h2 h3 PATH", "? PATH"; hash what is in PATH now */
+	for (e = out; e && e < out + len; e = end + 1) {
+		if (!(end = memchr(e, 0, out + len - e)))
+			break;
+		fields = *e == '1' ? 8 : *e == 'u' ? 10 : *e == '?' ? 1 : 0;
+		for (path = e; fields > 0 && (path = strchr(path, ' ')); fields--)
+			path++;
+		if (!path || path == e ||
+		    (size_t)snprintf(full, sizeof full, "%s/%s", dir, path) >= sizeof full ||
+		    lstat(full, &sb) < 0)
+			continue;
+		if (S_ISLNK(sb.st_mode)) {
+			if ((r = readlink(full, link, sizeof link)) > 0)
+				h = fnv(h, link, r);
+		} else if (S_ISREG(sb.st_mode) && (content = lh_read_file(full, &n))) {
+			h = fnv(h, content, n);
+			free(content);
+		}
+	}
+	free(out);
 	snprintf(hex, sizeof hex, "%016llx", h);
 	return hex;
 }
