@@ -179,7 +179,8 @@ run() {
 	end=$(( $(date +%s) + limit ))
 	while :; do
 		if [ "$what" = jsonfile ]; then
-			done_n=$(jq '[.[] | select(.state == "done")] | length' "$d/tasks.json" 2>/dev/null || echo 0)
+			# not jq: it would cost the machine more CPU than the tools measured
+			done_n=$(grep -o '"state":"done"' "$d/tasks.json" | wc -l)
 		else
 			done_n=$(task-ls -s done | wc -l)
 		fi
