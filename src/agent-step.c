@@ -69,6 +69,8 @@ static const char manual[] =
 "  -W seconds  at most this much wall time ($LONGHAUL_MAX_SECONDS, 3600)\n"
 "  -K tokens   at most this many tokens ($LONGHAUL_MAX_TOKENS)\n"
 "  -D dollars  at most this much spent ($LONGHAUL_MAX_USD)\n"
+"  An option (the worker's, for all its tasks) wins over the task record's\n"
+"  \"limits\" (one task's), which win over the environment (the run's).\n"
 "  -o seconds  kill a command after this long ($LONGHAUL_CMD_TIMEOUT, 300)\n"
 "  -R n        stuck after the same command or error n times in a row (3)\n"
 "  -M n        stuck after n commands that left dir unchanged (30; 0: off)\n"
@@ -1178,6 +1180,26 @@ from_env(const char *name, double *d, long *l)
 	}
 }
 
+/* the task's own limits (its record's "limits"), where no option set one */
+static void
+from_task(void)
+{
+	json_t *task, *limits, *v;
+
+	if (!task_path || !(task = json_load_file(task_path, 0, NULL)))
+		return;
+	limits = json_object_get(task, "limits");
+	if (max_steps < 0 && json_is_number(v = json_object_get(limits, "steps")))
+		max_steps = (long)json_number_value(v);
+	if (max_seconds < 0 && json_is_number(v = json_object_get(limits, "seconds")))
+		max_seconds = (long)json_number_value(v);
+	if (max_tokens < 0 && json_is_number(v = json_object_get(limits, "tokens")))
+		max_tokens = json_number_value(v);
+	if (max_usd < 0 && json_is_number(v = json_object_get(limits, "usd")))
+		max_usd = json_number_value(v);
+	json_decref(task);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1215,6 +1237,7 @@ main(int argc, char **argv)
 		}
 	if (!transcript_path || optind != argc)
 		lh_usage("agent-step [-sF] -T transcript [-t task] [-d dir] [-r role] [-p prompt] [options]");
+	from_task();
 	from_env("LONGHAUL_MAX_STEPS", NULL, &max_steps);
 	from_env("LONGHAUL_MAX_SECONDS", NULL, &max_seconds);
 	from_env("LONGHAUL_MAX_TOKENS", &max_tokens, NULL);

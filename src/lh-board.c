@@ -799,7 +799,8 @@ int
 lh_task_fields_check(struct lh_board *b, json_t *in, const char *where, int need_title)
 {
 	static const char *known[] = { "id", "title", "body", "kind", "priority", "parent",
-		"area", "deps", "verify", "max_attempts", NULL };
+		"area", "deps", "verify", "max_attempts", "limits", NULL };
+	static const char *limit_keys[] = { "steps", "seconds", "tokens", "usd", NULL };
 	const char *key, *kind, *area, *limit, **k;
 	json_t *v, *x;
 	size_t i;
@@ -848,6 +849,18 @@ lh_task_fields_check(struct lh_board *b, json_t *in, const char *where, int need
 		json_array_foreach(v, i, x)
 			if ((r = check_task_ref(b, where, "dep", x)))
 				return r;
+	}
+	if ((v = json_object_get(in, "limits")) && !json_is_null(v)) {
+		if (!json_is_object(v))
+			return bad(where, "limits", "not an object");
+		json_object_foreach(v, key, x) {
+			for (k = limit_keys; *k && strcmp(*k, key); k++)
+				;
+			if (!*k)
+				return bad(where, "limits", "only steps, seconds, tokens and usd");
+			if (!json_is_number(x) || json_number_value(x) < 0)
+				return bad(where, "limits", "each a number >= 0");
+		}
 	}
 	if ((v = json_object_get(in, "verify")) && !json_is_null(v)) {
 		if (!json_is_array(v) || json_array_size(v) > LH_VERIFY_MAX)

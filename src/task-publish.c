@@ -33,7 +33,8 @@ static const char manual[] =
 "       task-publish [options] -j < tasks.jsonl\n"
 "Publish a task and print its id. With -j, publish one task per line of\n"
 "JSON on stdin ({\"title\", \"body\", \"kind\", \"priority\", \"parent\", \"area\",\n"
-"\"deps\", \"verify\", \"max_attempts\", \"id\"}); options give defaults.\n"
+"\"deps\", \"verify\", \"max_attempts\", \"id\", \"limits\": {\"steps\", \"seconds\",\n"
+"\"tokens\", \"usd\"}}); options give defaults.\n"
 "  -b board        the board (default $LONGHAUL_BOARD, else .longhaul)\n"
 "  -k kind         work (default) or plan\n"
 "  -p priority     0..9, higher is claimed first (default 5)\n"
@@ -113,6 +114,8 @@ make_record(json_t *in, const char *where, int *status)
 	json_object_set_new(rec, "deps", array_or_empty(in, "deps"));
 	json_object_set_new(rec, "verify", array_or_empty(in, "verify"));
 	json_object_set_new(rec, "max_attempts", json_integer(integer_or(in, "max_attempts", 3)));
+	json_object_set_new(rec, "limits", json_is_object(json_object_get(in, "limits")) ?
+	    json_deep_copy(json_object_get(in, "limits")) : json_null());
 	json_object_set_new(rec, "attempts", json_integer(0));
 	json_object_set_new(rec, "cycle", getenv("LONGHAUL_CYCLE") ?
 	    json_string(getenv("LONGHAUL_CYCLE")) : json_null());
