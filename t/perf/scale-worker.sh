@@ -39,8 +39,8 @@
 #   SCALE_TIMEOUT         give up on a run after this many seconds (600)
 #   SCALE_DIR             scratch directory (t/perf/out/scratch)
 #   SCALE_WRAP            a profiler to run the workers under, e.g.
-#                         "perf record -g -o /tmp/perf.data --" or
-#                         "strace -f -qq -e trace=execve -o /tmp/execs"
+#                         "perf record -g -o perf.data --" or
+#                         "strace -f -qq -e trace=execve -o execs"
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
