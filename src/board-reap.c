@@ -39,7 +39,7 @@ static const char manual[] =
 
 static struct lh_board board;
 static double server_now;
-static int dry_run, status;
+static int dry_run, status, requeued;
 
 static void
 reap(const char *id)
@@ -95,6 +95,7 @@ reap(const char *id)
 	if ((st = lh_task_cas(&board, id, v, new)) == LH_OK) {
 		lh_task_reindex(&board, rec, new);
 		printf("%s\n", id);
+		requeued = 1;
 	} else if (st != LH_CONFLICT && !status) {
 		status = st;        /* a conflict: the owner or another reaper won */
 	}
@@ -209,8 +210,12 @@ main(int argc, char **argv)
 			reap(d->d_name);
 	closedir(dp);
 	if (!dry_run) {
+		/* promote rings when it moved a task; a reap that found
+		 * nothing must not wake the waiters, or two callers on one
+		 * board (each woken by the other's bell) spin */
 		lh_board_promote(&board);
-		lh_board_ring(&board);
+		if (requeued)
+			lh_board_ring(&board);
 	}
 	lh_close_stdout();
 	return status;
