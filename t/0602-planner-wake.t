@@ -36,7 +36,7 @@ wait_for 20 '[ "$(task-ls -P plan-1 | wc -l)" -eq 1 ]' &&
 child=$(task-ls -P plan-1 -j | jq -r .id)
 expect_eq 'in its area, with its verification' 'doc grep -q hi README' \
 	"$(task-show "$child" | jq -r '.area + " " + .verify[0]')"
-wait_for 20 'grep -qs submit "$LONGHAUL_BOARD"/transcripts/0/*.plan-1.1.jsonl' &&
+wait_for 20 'grep -qs submit "$LONGHAUL_BOARD"/transcripts/0/*.plan-1.*.1.jsonl' &&
 	ok 'the planner submitted and sleeps' || not_ok 'the planner submitted and sleeps'
 
 # a worker does the task
@@ -50,6 +50,6 @@ wait $planner
 expect_eq 'it exited 0' 0 $?
 expect_eq 'the plan task is done' done "$(task-show plan-1 | jq -r .state)"
 expect_match 'the handoff note reached its next session' 'added the greeting' \
-	"$(ls "$LONGHAUL_BOARD"/transcripts/0/*.plan-1.2.jsonl)"
+	"$(ls "$LONGHAUL_BOARD"/transcripts/0/*.plan-1.*.2.jsonl)"
 task-show plan-1 | jq -r .result.note >"$TRASH/note"
 expect_match 'its report is the result of the plan task' 'goal met' "$TRASH/note"
