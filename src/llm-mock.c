@@ -1013,11 +1013,13 @@ main(int argc, char **argv)
 	pthread_attr_t attr;
 	int c, port = 0, one = 1;
 
-	lh_init(argc, argv);
-	if (argc > 1 && !strcmp(argv[1], "--help")) {
-		execlp("man", "man", "llm-mock", (char *)NULL);
-		usage();
-	}
+	lh_help(argc, argv,
+	    "usage: llm-mock -r RULES.jsonl [-p PORT] [-P PORTFILE] [-l LOG.jsonl]\n"
+	    "A scripted model server on 127.0.0.1 for tests and the demo: OpenAI\n"
+	    "/v1/chat/completions and Anthropic /v1/messages, streaming or not, tool\n"
+	    "calls and faults, each reply chosen by the first rule of RULES (JSON\n"
+	    "lines) that matches the request. Port 0 (the default) picks a free one,\n"
+	    "printed and written to PORTFILE. The rule format: llm-mock(1).\n");
 	while ((c = getopt(argc, argv, "r:p:P:l:")) != -1)
 		switch (c) {
 		case 'r': rules_path = optarg; break;

@@ -53,6 +53,15 @@ by_key(const void *a, const void *b)
 	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
 }
 
+static const char manual[] =
+"usage: llm-usage [-t] [-d dir] [-g field]...\n"
+"Sum the model usage log ($LONGHAUL_BOARD/usage/, else $LONGHAUL_STATE):\n"
+"one JSON line per role, model and task (or per -g field), then the total.\n"
+"  -t        print only the running total the budget breaker reads\n"
+"  -d dir    the usage directory\n"
+"  -g field  group by this field of the log lines (repeatable)\n"
+"See llm-usage(1).\n";
+
 int
 main(int argc, char **argv)
 {
@@ -65,7 +74,7 @@ main(int argc, char **argv)
 	struct dirent **names;
 	FILE *f;
 
-	lh_init(argc, argv);
+	lh_help(argc, argv, manual);
 	while ((c = getopt(argc, argv, "td:g:")) != -1)
 		switch (c) {
 		case 't': total_only = 1; break;
