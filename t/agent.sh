@@ -10,18 +10,8 @@ export GIT_CONFIG_NOSYSTEM=1 HOME="$TRASH"
 git config --global init.defaultBranch main
 git config --global advice.detachedHead false
 
-# start_mock: serve $TRASH/rules.jsonl; the model client points at it
-start_mock() {
-	rm -f "$TRASH/port"
-	llm-mock -r "$TRASH/rules.jsonl" -P "$TRASH/port" -l "$TRASH/mock.log" >/dev/null &
-	mock_pid=$!
-	at_exit stop_mock
-	wait_for 10 '[ -s "$TRASH/port" ]' || { not_ok "llm-mock started"; exit 1; }
-	export LONGHAUL_MODEL=openai:mock
-	export OPENAI_BASE_URL="http://127.0.0.1:$(cat "$TRASH/port")/v1"
-}
-
-stop_mock() { kill "$mock_pid"; }
+# the scripted model (start_mock, from t/lib.sh) answers for every role
+export LONGHAUL_MODEL=openai:mock
 
 # make_project: $TRASH/remote.git, a bare repository with a small project
 make_project() {
