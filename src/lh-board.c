@@ -513,8 +513,10 @@ add_hint(const char *path)
 	char dir[PATH_MAX], *slash;
 	int tries;
 
-	/* a claimer may rmdir an empty shard between our mkdir and our create */
-	for (tries = 0; tries < 8; tries++) {
+	/* claimants remove the shard and priority directories they find
+	 * empty, between any two of our mkdirs and our create: make them
+	 * again until the create wins (a claimant removes only empty ones) */
+	for (tries = 0; tries < 1000; tries++) {
 		if (touch(path) == 0)
 			return 0;
 		if (errno != ENOENT)
@@ -522,7 +524,7 @@ add_hint(const char *path)
 		lh_path(dir, sizeof dir, "%s", path);
 		if ((slash = strrchr(dir, '/')))
 			*slash = 0;
-		if (mkdirs(dir) != 0)
+		if (mkdirs(dir) != 0 && errno != ENOENT)
 			break;
 	}
 	lh_warn_errno("%s", path);
@@ -729,15 +731,22 @@ json_t *
 lh_whoami(void)
 {
 	const char *agent = getenv("LONGHAUL_AGENT");
-	const char *pid = getenv("LONGHAUL_PID");
 
 	if (!agent || !*agent)
 		agent = getenv("USER");
+	return json_pack("{s:s, s:I, s:s}", "host", lh_hostname(),
+	    "pid", (json_int_t)lh_owner_pid(),
+	    "agent", agent && *agent ? agent : "unknown");
+}
+
+long
+lh_owner_pid(void)
+{
+	const char *pid = getenv("LONGHAUL_PID");
+
 	/* the tool itself is gone in a moment: the process that matters is
 	 * the one that ran it, or the one named in LONGHAUL_PID */
-	return json_pack("{s:s, s:I, s:s}", "host", lh_hostname(),
-	    "pid", (json_int_t)(pid && *pid ? atol(pid) : (long)getppid()),
-	    "agent", agent && *agent ? agent : "unknown");
+	return pid && *pid ? atol(pid) : (long)getppid();
 }
 
 static int

@@ -132,6 +132,23 @@ int lh_task_fields_check(struct lh_board *b, json_t *in, const char *where,
  * bytes. NULL when fine, else the reason. */
 const char *lh_field_check(const char *s, size_t max);
 
+/* ---- lh-turn.c: turns, a fair queue of at most N at a time ---- */
+/* Join the queue in dir (made if missing) and wait to be among the first
+ * limit admitted; pid is the process whose death on this host ends the
+ * turn at once, lease the seconds an entry lives untouched. deadline is
+ * an lh_monotonic() time, 0 for none. The entry's path is kept in path
+ * (for a signal handler to remove). 0 admitted, 1 deadline passed, -1
+ * system error (errno). */
+int lh_turn_take(const char *dir, int limit, double lease, double deadline,
+    long pid, char *path, size_t size);
+/* Leave the queue (unlink): 0, or -1 with ENOENT when the entry was
+ * judged stale and removed by another. */
+int lh_turn_give(const char *path);
+/* Keep an admitted entry alive for another lease. */
+int lh_turn_touch(const char *path);
+/* The pid that owns what a tool does: $LONGHAUL_PID, else its parent. */
+long lh_owner_pid(void);
+
 /* ---- lh-wait.c: waiting for the board to change ---- */
 /* Wait until something rings the board's bell or timeout seconds pass.
  * inotify where it works; the caller polls with backoff anyway, since
