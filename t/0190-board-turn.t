@@ -1,0 +1,59 @@
+#!/bin/sh
+# board-turn: a first-come, first-served queue of at most n at a time; a
+# dead holder's turn lapses at once on its host, a silent one elsewhere
+# after the lease; bad input is refused with a reason.
+. "$(dirname "$0")/lib.sh"
+plan 17
+board-init >/dev/null
+q=$LONGHAUL_BOARD/turns
+
+LONGHAUL_PID=$$
+export LONGHAUL_PID
+t=$(board-turn take push-main)
+printf '%s\n' "$t" >"$TRASH/t"
+expect_match "take prints a ticket" '^a\.[0-9]{17}\.' "$TRASH/t"
+expect_code 1 "a second take waits, then times out with 1" -- board-turn -w 0.3 take push-main
+expect_code 0 "give gives it back" -- board-turn give push-main "$t"
+expect_code 4 "a ticket given back twice: 4" -- board-turn give push-main "$t"
+expect_match "naming the ticket and why" "board-turn: $t: no such ticket in push-main" "$TRASH/err"
+
+# first come, first served: five runners queue behind a held turn
+t=$(board-turn take fifo)
+for i in 1 2 3 4 5; do
+	board-turn run fifo sh -c "echo $i >>'$TRASH/order'" &
+	wait_for 10 "[ \$(ls '$q/fifo' | wc -l) -gt $i ]"
+done
+board-turn give fifo "$t"
+wait
+expect_eq "turns are taken in the order of arrival" "1 2 3 4 5" "$(echo $(cat "$TRASH/order"))"
+
+# one at a time, and n at a time
+for i in $(seq 12); do
+	board-turn run one sh -c "echo s >>'$TRASH/one'; sleep 0.02; echo e >>'$TRASH/one'" &
+	board-turn -n 3 run three sh -c "echo s >>'$TRASH/three'; sleep 0.1; echo e >>'$TRASH/three'" &
+done
+wait
+most() { awk '/s/ { n++; if (n > m) m = n } /e/ { n-- } END { print m }' "$1"; }
+expect_eq "never two holders at once" 1 "$(most "$TRASH/one")"
+expect_eq "with -n 3, three at once and never more" 3 "$(most "$TRASH/three")"
+
+# a holder killed with -9 on this host: its turn lapses at once
+sh -c 'LONGHAUL_PID=$$ board-turn take dead >/dev/null; exec sleep 60' &
+holder=$!
+wait_for 10 "ls '$q/dead' | grep -q '^a\\.'"
+kill -9 $holder
+expect_code 0 "a dead holder's turn lapses at once" -- board-turn -w 3 take dead
+
+# another host's turns: judged by their lease alone
+mkdir -p "$q/far"
+touch "$q/far/a.00000000000000001.elsewhere.1.abcdefgh"
+expect_code 1 "another host's fresh turn is respected" -- board-turn -w 0.3 take far
+touch -d '-2 minutes' "$q/far/a.00000000000000001.elsewhere.1.abcdefgh"
+expect_code 0 "and skipped once untouched for the lease" -- board-turn -l 60 -w 3 take far
+expect_eq "the lapsed entry is removed" "" "$(ls "$q/far" | grep elsewhere)"
+
+expect_code 7 "run exits with the command's status" -- board-turn run st sh -c 'exit 7'
+expect_code 127 "127 when the command is not found" -- board-turn run st no-such-command-here
+expect_code 2 "a queue name with a slash is refused" -- board-turn take a/b
+expect_match "with the reason" "board-turn: queue 'a/b': may hold only" "$TRASH/err"
+expect_code 2 "a ticket that is not one is refused" -- board-turn give push-main ../../tasks
