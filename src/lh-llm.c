@@ -1112,121 +1112,24 @@ on_signal(int sig)
 	raise(sig);
 }
 
-struct entry {
-	char name[256];
-	int active;
-};
-
-static int
-by_ticket(const void *a, const void *b)
-{
-	/* names are "a.TICKET..." or "w.TICKET...": order by the ticket */
-	return strcmp(((const struct entry *)a)->name + 2, ((const struct entry *)b)->name + 2);
-}
-
-/* The live entries of the in-flight directory; stale ones are removed:
- * a dead process of this host, or a lease (mtime) older than lease_s. */
-static struct entry *
-list_slots(const char *dir, size_t *n, double lease_s)
-{
-	DIR *d;
-	struct dirent *de;
-	struct entry *e = NULL;
-	struct stat st;
-	char path[4600], host[256];
-	size_t cap = 0;
-	long pid;
-	double now = lh_now();
-
-	*n = 0;
-	if (!(d = opendir(dir)))
-		return NULL;
-	while ((de = readdir(d))) {
-		const char *name = de->d_name;
-
-		if ((name[0] != 'a' && name[0] != 'w') || name[1] != '.')
-			continue;
-		lh_path(path, sizeof path, "%s/%s", dir, name);
-		if (stat(path, &st) < 0)
-			continue;
-		/* name: X.TICKET.HOST.PID.RANDOM */
-		if (sscanf(name, "%*c.%*[^.].%255[^.].%ld", host, &pid) == 2 &&
-		    !strcmp(host, lh_hostname()) && kill(pid, 0) < 0 && errno == ESRCH) {
-			unlink(path);
-			continue;
-		}
-		if (now - st.st_mtime > lease_s) {
-			unlink(path);
-			continue;
-		}
-		if (*n == cap)
-			e = lh_realloc(e, (cap = cap * 2 + 32) * sizeof *e);
-		snprintf(e[*n].name, sizeof e[*n].name, "%s", name);
-		e[(*n)++].active = name[0] == 'a';
-	}
-	closedir(d);
-	if (*n)
-		qsort(e, *n, sizeof *e, by_ticket);
-	return e;
-}
-
 /* Take one of `limit` in-flight slots shared by every process using this
- * board or state directory.  Each caller owns a uniquely named file
- * (w.TICKET... while waiting, a.TICKET... while sending), so removing a
- * stale one can never remove someone else's.  A waiter whose ticket is
- * among the first `limit` renames itself active, then lists again: if
- * more than `limit` are active it steps back and retries.  The last of
- * any set of racing activations to list sees all of them, so the limit
- * holds; the random pause breaks ties.  Returns -1 on deadline. */
+ * board or state directory: a turn (lh-turn.c) in llm/inflight, owned by
+ * this process. Returns -1 on deadline. */
 static int
 take_slot(struct call *c, int limit)
 {
-	char dir[4096], wait_path[4600], act_path[4600], name[256], rnd[9];
-	double lease = env_number("LONGHAUL_SLOT_LEASE", 30), pause = 0.01, touched;
-	struct entry *e;
-	size_t n, i, ahead;
-	int fd;
+	char dir[4096];
+	int r;
 
 	if (limit <= 0 || state_dir(dir, sizeof dir, "llm/inflight") < 0)
 		return 0;
-	lh_random_name(rnd, sizeof rnd);
-	snprintf(name, sizeof name, "%017lld.%s.%ld.%s", (long long)(lh_now() * 1e6), lh_hostname(), (long)getpid(), rnd);
-	lh_path(wait_path, sizeof wait_path, "%s/w.%s", dir, name);
-	lh_path(act_path, sizeof act_path, "%s/a.%s", dir, name);
-	if ((fd = open(wait_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
-		return 0;       /* no shared limit rather than no call */
-	close(fd);
-	snprintf(slot_path, sizeof slot_path, "%s", wait_path);
-	touched = lh_monotonic();
-	for (;;) {
-		e = list_slots(dir, &n, lease);
-		for (i = ahead = 0; i < n && strcmp(e[i].name + 2, name); i++)
-			ahead++;
-		free(e);
-		if (ahead < (size_t)limit && rename(wait_path, act_path) == 0) {
-			snprintf(slot_path, sizeof slot_path, "%s", act_path);
-			e = list_slots(dir, &n, lease);
-			for (i = ahead = 0; i < n; i++)
-				ahead += e[i].active;
-			free(e);
-			if (ahead <= (size_t)limit)
-				return 0;
-			rename(act_path, wait_path);
-			snprintf(slot_path, sizeof slot_path, "%s", wait_path);
-			trace(c, "in-flight limit %d reached, stepping back", limit);
-		}
-		if (c->deadline > 0 && lh_monotonic() > c->deadline) {
-			release_slot();
-			return -1;
-		}
-		if (lh_monotonic() - touched > lease / 3) {
-			touch_slot();
-			touched = lh_monotonic();
-		}
-		sleep_s(pause * (0.5 + jitter()));
-		if (pause < 0.2)
-			pause *= 1.5;
-	}
+	r = lh_turn_take(dir, limit, env_number("LONGHAUL_SLOT_LEASE", 30),
+	    c->deadline, (long)getpid(), slot_path, sizeof slot_path);
+	if (r > 0)
+		return -1;
+	if (r < 0)
+		slot_path[0] = 0;       /* no shared limit rather than no call */
+	return 0;
 }
 
 /* ---- usage log and prices ---- */
