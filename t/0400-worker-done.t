@@ -1,14 +1,18 @@
 #!/bin/sh
 # longhaul-worker does a task end to end: the agent's commands change
 # files, the worker verifies, commits, pushes and marks the task done.
+# Its next task gets the same worktree back, at the new tip, with nothing
+# left of the last one.
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/agent.sh"
-plan 9
+plan 13
 board-init >/dev/null
 make_project
 cat >"$TRASH/rules.jsonl" <<'JSON'
-{"match":{"contains":["add four"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"echo four >> list.txt && git diff --stat"}}]}}
+{"match":{"contains":["add four"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"echo four >> list.txt && echo '*.tmp' >.gitignore && echo x >scratch.tmp && git diff --stat"}}]}}
 {"match":{"contains":["add four"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"appended four to list.txt"}}]}}
+{"match":{"contains":["add five"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"echo five >> list.txt"}}]}}
+{"match":{"contains":["add five"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"appended five"}}]}}
 JSON
 start_mock
 id=$(task-publish -v 'grep -qx four list.txt' -v 'test -f README' "add four")
@@ -27,6 +31,18 @@ git --git-dir="$TRASH/remote.git" log -1 --format=%B main >"$TRASH/msg"
 expect_match "the commit names the task" "^Longhaul-Task: $id\$" "$TRASH/msg"
 token=$(task-show -H "$id" | jq -r 'select(.event == "claim") | .lease.token')
 expect_match "and its fencing token" "^Longhaul-Token: $token\$" "$TRASH/msg"
-expect_eq "the landed worktree and its branch are removed" "" \
-	"$(ls -d "$TRASH"/work/*/"$id" 2>&1 >/dev/null | grep -v 'No such'; git --git-dir="$TRASH/work/$(hostname)-worker/repo.git" branch)"
+home=$TRASH/work/$(hostname)-worker
+expect_eq "the landed task's branch is gone, its worktree kept clean" "" \
+	"$(git --git-dir="$home/repo.git" branch; git -C "$home/tree" status --porcelain)"
 expect_eq "nothing quarantined" "" "$(ls "$TRASH/work/quarantine")"
+
+inode=$(stat -c %i "$home/tree")
+id2=$(task-publish -v 'grep -qx five list.txt' -v '! test -e scratch.tmp' "add five")
+expect_code 0 "the next task, in the same worktree" -- \
+	longhaul-worker -1 -R "$TRASH/remote.git" -W "$TRASH/work"
+expect_eq "it is done (nothing of the last task was left: scratch.tmp was gone)" done \
+	"$(task-show "$id2" | jq -r .state)"
+expect_eq "the worktree is the same directory" "$inode" "$(stat -c %i "$home/tree")"
+printf 'one\ntwo\nthree\nfour\nfive\n' >"$TRASH/want"
+remote_show main:list.txt >"$TRASH/got"
+expect_file "it started from the new tip" "$TRASH/want" "$TRASH/got"
