@@ -655,11 +655,15 @@ conversation(void)
 	return conv;
 }
 
-/* Ask llm-call for the next reply; NULL with *status its exit status. */
+/* Ask the model for the next reply, through the model client in this
+ * process (lh_llm_call), or through the program $LONGHAUL_LLM_CALL (which
+ * speaks llm-call -C -j) when that is set. NULL with *status the exit
+ * status of llm-call. */
 static json_t *
 call_model(json_t *conv, int *status)
 {
 	const char *prog = getenv("LONGHAUL_LLM_CALL");
+	struct lh_llm_options o = { .stream = 1 };
 	char *av[10], *req, *resp;
 	int in[2], outp[2], st, n = 0;
 	json_error_t jerr;
@@ -668,7 +672,20 @@ call_model(json_t *conv, int *status)
 	FILE *f;
 	pid_t pid;
 
-	av[n++] = (char *)(prog && *prog ? prog : "llm-call");
+	if (!prog || !*prog) {
+		/* not a second process that loads libcurl again: it is most
+		 * of the CPU a step costs */
+		o.role = role;
+		o.model = model;
+		if ((*status = lh_llm_call(&o, conv, &r)) != 0) {
+			if (json_object_get(r, "error"))
+				lh_warn("%s", json_string_value(json_object_get(r, "error")));
+			json_decref(r);
+			return NULL;
+		}
+		return r;
+	}
+	av[n++] = (char *)prog;
 	av[n++] = "-C";
 	av[n++] = "-j";
 	av[n++] = "-r";

@@ -1629,6 +1629,7 @@ fail_early(json_t **response, int status, const char *msg)
 int
 lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response)
 {
+	void (*old_term)(int), (*old_int)(int), (*old_hup)(int);
 	struct call c;
 	struct curl_slist *headers = NULL;
 	char err[512] = "", url[4200], header[4200];
@@ -1735,9 +1736,11 @@ lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response
 		curl_easy_setopt(c.curl, CURLOPT_VERBOSE, 1L);
 		curl_easy_setopt(c.curl, CURLOPT_DEBUGFUNCTION, on_debug);
 	}
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGHUP, on_signal);
+	/* a signal mid-call gives the in-flight slot back; the caller's own
+	 * handlers (agent-step's) are put back when the call is over */
+	old_term = signal(SIGTERM, on_signal);
+	old_int = signal(SIGINT, on_signal);
+	old_hup = signal(SIGHUP, on_signal);
 	trace(&c, "model %s:%s at %s%s", c.m.provider, c.m.name, url, c.m.key ? "" : " (no key)");
 
 	for (;;) {
@@ -1824,5 +1827,8 @@ lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response
 	}
 	log_usage(&c, *response, status);
 	free_call(&c);
+	signal(SIGTERM, old_term);
+	signal(SIGINT, old_int);
+	signal(SIGHUP, old_hup);
 	return status;
 }
