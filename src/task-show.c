@@ -1,22 +1,61 @@
 /* task-show: print tasks' records as JSON, one line each; with -H every
- * version of each, oldest first: the task's history. */
+ * version of each, oldest first: the task's history; with -f one field of
+ * each, plain, for shell scripts that would otherwise start jq. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "longhaul.h"
 
-static const char usage[] = "task-show [-b board] [-H] [id...]";
+static const char usage[] = "task-show [-b board] [-H] [-f field] [id...]";
 static const char manual[] =
-"usage: task-show [-b board] [-H] [id...]\n"
+"usage: task-show [-b board] [-H] [-f field] [id...]\n"
 "Print the current record of each task as one line of JSON (ids from the\n"
 "operands, else one per line on stdin). -H prints every version instead,\n"
-"oldest first, one per line.\n"
+"oldest first, one per line. -f prints one field of the record (a dotted\n"
+"path: lease.token) plainly: a string as it is, a list one item a line,\n"
+"an object as JSON, a missing field as nothing.\n"
 "Exit status: 0 all shown, 2 bad id, 4 a task missing, 5 bad board or\n"
 "corrupt record, 6 system error. A failure on one id does not stop the rest.\n";
 
 static struct lh_board board;
 static int history;
+static const char *field;
+
+static void
+print_plain(json_t *v)
+{
+	char *text;
+
+	if (json_is_string(v)) {
+		fwrite(json_string_value(v), 1, json_string_length(v), stdout);
+		putchar('\n');
+	} else if (v && !json_is_null(v)) {
+		text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+		puts(text);
+		free(text);
+	}
+}
+
+/* -f: the field at a dotted path of rec, plainly */
+static void
+print_field(json_t *rec)
+{
+	char path[256], *p, *dot;
+	size_t i;
+
+	snprintf(path, sizeof path, "%s", field);
+	for (p = path; rec && p; p = dot) {
+		if ((dot = strchr(p, '.')))
+			*dot++ = 0;
+		rec = json_object_get(rec, p);
+	}
+	if (json_is_array(rec))
+		for (i = 0; i < json_array_size(rec); i++)
+			print_plain(json_array_get(rec, i));
+	else
+		print_plain(rec);
+}
 
 static int
 show(const char *id)
@@ -39,6 +78,10 @@ show(const char *id)
 	if (!history)
 		j = json_pack("[o]", j);
 	for (i = 0; i < json_array_size(j); i++) {
+		if (field) {
+			print_field(json_array_get(j, i));
+			continue;
+		}
 		text = json_dumps(json_array_get(j, i), JSON_COMPACT | JSON_PRESERVE_ORDER);
 		puts(text);
 		free(text);
@@ -57,9 +100,10 @@ main(int argc, char **argv)
 	int c, r, status = 0;
 
 	lh_help(argc, argv, manual);
-	while ((c = getopt(argc, argv, "b:H")) != -1)
+	while ((c = getopt(argc, argv, "b:f:H")) != -1)
 		switch (c) {
 		case 'b': dir = optarg; break;
+		case 'f': field = optarg; break;
 		case 'H': history = 1; break;
 		default: lh_usage(usage);
 		}

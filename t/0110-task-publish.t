@@ -1,7 +1,7 @@
 #!/bin/sh
 # task-publish: records, batches, duplicates, guard rails
 . "$(dirname "$0")/lib.sh"
-plan 19
+plan 23
 board-init >/dev/null
 
 expect_code 0 'publish one task' -- task-publish -i t1 -a core -p 7 -m 2 -v 'make test' -v true 'Add a parser'
@@ -10,6 +10,13 @@ task-show t1 >"$TRASH/rec"
 jq -c '[.id,.version,.state,.kind,.title,.priority,.area,.verify,.max_attempts,.attempts,.parent,.deps]' "$TRASH/rec" >"$TRASH/got"
 echo '["t1",1,"ready","work","Add a parser",7,"core",["make test","true"],2,0,null,[]]' >"$TRASH/want"
 expect_file 'the record holds what was given' "$TRASH/want" "$TRASH/got"
+expect_eq 'task-show -f: a string as it is' 'Add a parser' "$(task-show -f title t1)"
+expect_eq 'a list one item a line' "$(printf 'make test\ntrue')" "$(task-show -f verify t1)"
+expect_eq 'a dotted path, a missing field as nothing' '7|' "$(task-show -f priority t1)|$(task-show -f lease.token t1)"
+expect_eq 'an object as JSON' '{"steps":3}' "$(task-publish -D -i t9 -j <<'EOJ' >/dev/null; task-show -f limits t9
+{"title":"limited","limits":{"steps":3}}
+EOJ
+)"
 expect_eq 'its hint is in the ready index' 1 "$(find "$LONGHAUL_BOARD/ready/work/7" -name t1 | wc -l)"
 
 printf 'line one\nline two\n' >"$TRASH/body"
