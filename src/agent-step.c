@@ -48,13 +48,15 @@ enum {
 #define TAIL_MAX 5000
 
 static const char manual[] =
-"usage: agent-step [-sF] -T transcript [-t task.json] [-d dir] [-r role] [-p prompt]\n"
+"usage: agent-step [-AsF] -T transcript [-t task.json] [-d dir] [-r role] [-p prompt]\n"
 "                  [-m model] [-x tools.json] [-e NAME[=VALUE]] [-n steps] [-W seconds]\n"
 "                  [-K tokens] [-D dollars] [-o timeout] [-R repeats] [-M steps]\n"
 "       agent-step -T transcript -u file\n"
 "       agent-step -T transcript -N\n"
 "Take one step of a coding agent: ask the model for its next action,\n"
 "run it in dir, and append it and its result to the transcript.\n"
+"  -A          take steps until one ends otherwise than 0 (stepped): the\n"
+"              whole run in one process\n"
 "  -T file     the transcript (JSON lines, created with -t on the first step)\n"
 "  -t file     the task record (JSON, as task-show prints it)\n"
 "  -d dir      run commands in this directory (default .)\n"
@@ -1220,13 +1222,14 @@ from_task(void)
 int
 main(int argc, char **argv)
 {
-	int c, print_note = 0;
+	int c, print_note = 0, all = 0, r;
 	const char *v;
 	struct state s;
 
 	lh_help(argc, argv, manual);
-	while ((c = getopt(argc, argv, "T:t:d:r:p:m:x:Fe:sn:W:K:D:o:R:M:u:N")) != -1)
+	while ((c = getopt(argc, argv, "AT:t:d:r:p:m:x:Fe:sn:W:K:D:o:R:M:u:N")) != -1)
 		switch (c) {
+		case 'A': all = 1; break;
 		case 'T': transcript_path = optarg; break;
 		case 't': task_path = optarg; break;
 		case 'd': dir = optarg; break;
@@ -1250,10 +1253,10 @@ main(int argc, char **argv)
 		case 'u': feedback_path = optarg; break;
 		case 'N': print_note = 1; break;
 		default:
-			lh_usage("agent-step [-sF] -T transcript [-t task] [-d dir] [-r role] [-p prompt] [options]");
+			lh_usage("agent-step [-AsF] -T transcript [-t task] [-d dir] [-r role] [-p prompt] [options]");
 		}
 	if (!transcript_path || optind != argc)
-		lh_usage("agent-step [-sF] -T transcript [-t task] [-d dir] [-r role] [-p prompt] [options]");
+		lh_usage("agent-step [-AsF] -T transcript [-t task] [-d dir] [-r role] [-p prompt] [options]");
 	from_task();
 	from_env("LONGHAUL_MAX_STEPS", NULL, &max_steps);
 	from_env("LONGHAUL_MAX_SECONDS", NULL, &max_seconds);
@@ -1294,5 +1297,9 @@ main(int argc, char **argv)
 		append("user", o);
 		return 0;
 	}
-	return step();
+	/* -A: the same steps, without starting a process (which loads
+	 * libcurl and reads the transcript again) for each */
+	while ((r = step()) == STEPPED && all)
+		;
+	return r;
 }

@@ -3,7 +3,7 @@
 # environment and output, format errors, feedback after a submit.
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/agent.sh"
-plan 16
+plan 20
 make_project
 git clone -q "$TRASH/remote.git" "$TRASH/wt"
 cat >"$TRASH/rules.jsonl" <<'JSON'
@@ -41,7 +41,19 @@ agent-step -T "$TRASH/tr.jsonl" -u "$TRASH/fb"
 expect_code 1 "feedback reopens the conversation" -- step
 expect_eq "and the new note replaces the old" "second note" "$(agent-step -T "$TRASH/tr.jsonl" -N)"
 
+# -A: the same run in one process
+agent-step -A -T "$TRASH/all.jsonl" -t "$TRASH/task.json" -d "$TRASH/wt" >"$TRASH/out"
+expect_eq "-A takes steps until the agent submits, and exits as the last step" "1 submitted" \
+	"$? $(cat "$TRASH/out")"
+types() { jq -r 'select(.type != "meta") | .type' "$1" | head -n "$2"; }
+n=$(types "$TRASH/all.jsonl" 100 | wc -l)
+expect_eq "its transcript is the one of three single steps (three model calls)" \
+	"$(types "$TRASH/tr.jsonl" "$n") 3" "$(types "$TRASH/all.jsonl" 100) $(grep -c '"assistant"' "$TRASH/all.jsonl")"
+
 echo '{"id":"T2","title":"format task","body":"x"}' >"$TRASH/task.json"
+expect_code 4 "-A stops at any end: three replies without an action" -- \
+	agent-step -A -T "$TRASH/fmtA.jsonl" -t "$TRASH/task.json" -d "$TRASH/wt"
+expect_eq "after three model calls" 3 "$(jq -r 'select(.type == "assistant") | .type' "$TRASH/fmtA.jsonl" | wc -l)"
 agent-step -T "$TRASH/fmt.jsonl" -t "$TRASH/task.json" -d "$TRASH/wt" >/dev/null
 agent-step -T "$TRASH/fmt.jsonl" -d "$TRASH/wt" >/dev/null
 expect_code 4 "three replies without an action end the work" -- \
