@@ -2,10 +2,11 @@
 # longhaul-worker does a task end to end: the agent's commands change
 # files, the worker verifies, commits, pushes and marks the task done.
 # Its next task gets the same worktree back, at the new tip, with nothing
-# left of the last one.
+# left of the last one. A remote in this filesystem is borrowed from, one
+# given as a URL fetched from.
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/agent.sh"
-plan 13
+plan 16
 board-init >/dev/null
 make_project
 cat >"$TRASH/rules.jsonl" <<'JSON'
@@ -13,6 +14,8 @@ cat >"$TRASH/rules.jsonl" <<'JSON'
 {"match":{"contains":["add four"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"appended four to list.txt"}}]}}
 {"match":{"contains":["add five"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"echo five >> list.txt"}}]}}
 {"match":{"contains":["add five"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"appended five"}}]}}
+{"match":{"contains":["add six"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"echo six >> list.txt"}}]}}
+{"match":{"contains":["add six"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"appended six"}}]}}
 JSON
 start_mock
 id=$(task-publish -v 'grep -qx four list.txt' -v 'test -f README' "add four")
@@ -46,3 +49,11 @@ expect_eq "the worktree is the same directory" "$inode" "$(stat -c %i "$home/tre
 printf 'one\ntwo\nthree\nfour\nfive\n' >"$TRASH/want"
 remote_show main:list.txt >"$TRASH/got"
 expect_file "it started from the new tip" "$TRASH/want" "$TRASH/got"
+expect_eq "the local remote's objects are borrowed, not copied" "$TRASH/remote.git/objects" \
+	"$(cat "$home/repo.git/objects/info/alternates")"
+
+id3=$(task-publish -v 'grep -qx six list.txt' "add six")
+LONGHAUL_AGENT=url expect_code 0 "a remote given as a URL is fetched from" -- \
+	longhaul-worker -1 -R "file://$TRASH/remote.git" -W "$TRASH/work"
+expect_eq "the task is done, on top of the others, with nothing borrowed" "done six " \
+	"$(task-show -f state "$id3") $(remote_show main:list.txt | tail -1) $(cat "$TRASH/work/url/repo.git/objects/info/alternates" 2>/dev/null)"
