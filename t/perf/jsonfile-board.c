@@ -13,6 +13,7 @@
  *	task-claim [-j] [-k kind] [-a area] [-l lease] [-w wait]
  *	task-update -t TOKEN [-c COMMIT] [-m NOTE | -F FILE] [-r REASON]
  *	    heartbeat|done|fail|release ID
+ *	task-show [-f FIELD] ID     (reads under a shared flock)
  *
  * task-claim takes the first ready task of the kind, prints its record
  * (-j) or its id and token, and with -w polls the file (backing off from
@@ -244,6 +245,59 @@ update(int argc, char **argv)
 	return st;
 }
 
+static void
+plain(json_t *v)
+{
+	char *text;
+
+	if (json_is_string(v))
+		puts(json_string_value(v));
+	else if (v && !json_is_null(v)) {
+		text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+		puts(text);
+		free(text);
+	}
+}
+
+static int
+show(int argc, char **argv)
+{
+	const char *field = NULL;
+	json_t *all, *task, *got = NULL, *v;
+	size_t i;
+	int c, fd;
+
+	while ((c = getopt(argc, argv, "f:")) != -1)
+		switch (c) {
+		case 'f': field = optarg; break;
+		default: return 2;
+		}
+	if (optind + 1 != argc)
+		return 2;
+	if ((fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0 || flock(fd, LOCK_SH) != 0)
+		die(6, lockpath, strerror(errno));
+	all = load();
+	close(fd);
+	json_array_foreach(all, i, task)
+		if (!strcmp(str(task, "id"), argv[optind])) {
+			got = task;
+			break;
+		}
+	if (!got) {
+		json_decref(all);
+		return 4;
+	}
+	if (!field)
+		plain(got);
+	else if (json_is_array(v = json_object_get(got, field)))
+		json_array_foreach(json_object_get(got, field), i, v)
+			plain(v);
+	else
+		plain(v);
+	json_decref(all);
+	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 6;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -260,6 +314,8 @@ main(int argc, char **argv)
 		return claim(argc, argv);
 	if (!strcmp(name, "task-update"))
 		return update(argc, argv);
-	die(2, name, "call me as task-claim or task-update");
+	if (!strcmp(name, "task-show"))
+		return show(argc, argv);
+	die(2, name, "call me as task-claim, task-update or task-show");
 	return 2;
 }

@@ -13,11 +13,16 @@
 # with W x SCALE_PER_WORKER tasks, so that every worker does at least two.
 # The clock runs from the start of the workers to the last task done.
 #
-#   longhaul  the board tools (task-claim, task-update)
-#   jsonfile  the same worker, with task-claim and task-update replaced by
-#             jsonfile-board (t/perf/jsonfile-board.c): every task in one
-#             JSON file, each claim, heartbeat and done a read-modify-write
-#             of the whole file under an exclusive flock (fsync off too)
+#   longhaul  the board tools (task-claim, task-update, task-show), and
+#             the board's turn (board-turn) to land one after another
+#   jsonfile  the same worker, with task-claim, task-update and task-show
+#             replaced by jsonfile-board (t/perf/jsonfile-board.c): every
+#             task in one JSON file, each claim, heartbeat and done a
+#             read-modify-write of the whole file under an exclusive flock
+#             (fsync off too), each read under a shared one
+#   noturn    longhaul without the turn (LONGHAUL_PUSH_TURN=0): every
+#             worker fetches, rebases, verifies and pushes when it is
+#             ready, and retries when rejected (not run by default)
 #
 # Every run checks itself: each task's Longhaul-Task trailer is on the
 # branch exactly once, each task is done exactly once (one done version
@@ -72,6 +77,7 @@ build reaper
 build jsonfile-board -ljansson
 ln -sf ../jsonfile-board "$bin/jsonfile/task-claim"
 ln -sf ../jsonfile-board "$bin/jsonfile/task-update"
+ln -sf ../jsonfile-board "$bin/jsonfile/task-show"
 for t in longhaul-worker agent-step llm-call llm-mock task-claim task-update task-ls \
     task-show task-publish board-init jq git; do
 	command -v $t >/dev/null || die "$t not found (run make first)"
@@ -156,7 +162,8 @@ run() {
 		i=$((i + 1))
 	done >"$d/tasks.jsonl"
 	task-publish -j <"$d/tasks.jsonl" >"$d/ids" || die "publish failed"
-	path=$PATH
+	path=$PATH turn=1
+	[ "$what" != noturn ] || turn=0
 	if [ "$what" = jsonfile ]; then
 		task-ls -j | jq -c -s 'map(del(.shown_state))' >"$d/tasks.json" || die "cannot make the JSON file"
 		LONGHAUL_JSONFILE=$d/tasks.json
@@ -173,7 +180,7 @@ run() {
 	export OPENAI_BASE_URL="http://127.0.0.1:$(cat "$d/port")/v1"
 	sync
 	t0=$(now)
-	PATH=$path reaper "$d/rusage" ${SCALE_WRAP:-} longhaul-worker -j "$w" -R "$d/remote.git" -W "$d/work" \
+	PATH=$path LONGHAUL_PUSH_TURN=$turn reaper "$d/rusage" ${SCALE_WRAP:-} longhaul-worker -j "$w" -R "$d/remote.git" -W "$d/work" \
 	    -g 'test -d files' 2>"$d/worker.log" &
 	workers_pid=$!
 	end=$(( $(date +%s) + limit ))
