@@ -1,13 +1,17 @@
 #!/bin/sh
 # scale-push.sh: the push path alone. P pushers (1, 8, 32), each with its
-# own clone of one bare repository, commit to files of their own and push
-# to the one branch the way longhaul-worker does: fetch, rebase onto
-# origin/main, push; on a rejection, sleep rand() x 2^min(n,5) / 4 seconds
-# and go round again (the worker gives a task up after 8 rejections; here
-# the pusher goes on, and the commits that needed 8 or more are counted).
+# own clone of one bare repository, commit to files of their own and land
+# them on the one branch, in two ways side by side (t/perf/pusher):
+#
+#   turn  the way longhaul-worker lands: in the board's turn push-main,
+#         read the remote's tip (objects borrowed), rebase the commit with
+#         merge-tree, push, give the turn back
+#   race  the way it landed before turns: fetch, rebase onto origin/main,
+#         push; on a rejection sleep rand() x 2^min(n,3) / 4 seconds and go
+#         round again (the commits that needed 8 or more are counted)
+#
 # Each pusher starts commits for SCALE_PUSH_SECONDS and then finishes the
-# one in flight; the clock stops when the last one is done. One pusher
-# is t/perf/pusher.
+# one in flight; the clock stops when the last one is done.
 #
 # Reported: commits landed per minute, rejected pushes per landed commit,
 # the most rejections one commit met, CPU seconds per landed commit (all
@@ -19,6 +23,7 @@
 #   SCALE_FULL=1          the bigger run: 120 s per count
 #   SCALE_PUSHERS         pusher counts ("1 8 32")
 #   SCALE_PUSH_SECONDS    seconds of new commits per run (30; FULL: 120)
+#   SCALE_PUSH_WAYS       "turn race"
 #   SCALE_DIR             scratch directory (t/perf/out/scratch)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,6 +37,7 @@ full=${SCALE_FULL:-0}
 [ "$full" = 1 ] || full=0
 pushers=${SCALE_PUSHERS:-1 8 32}
 seconds=${SCALE_PUSH_SECONDS:-$([ $full = 1 ] && echo 120 || echo 30)}
+ways=${SCALE_PUSH_WAYS:-turn race}
 
 die() { echo "scale-push: $*" >&2; exit 1; }
 
@@ -52,23 +58,28 @@ git config --global user.email bench@example.invalid
 results=$out/scale-push.tsv
 : >"$results"
 
-# run P: one timed run and its checks
+# run WAY P: one timed run and its checks
 run() {
-	p=$1 d=$scratch/run
+	way=$1 p=$2 d=$scratch/run
 	rm -rf "$d" && mkdir -p "$d"
+	LONGHAUL_BOARD=$d/board LONGHAUL_FSYNC=0
+	export LONGHAUL_BOARD LONGHAUL_FSYNC
+	board-init >/dev/null || die "board-init failed"
 	git init -q "$d/seed" && (cd "$d/seed" && mkdir files && echo seed >files/seed.txt &&
 	    git add . && git commit -qm "the start") || die "cannot make the project"
 	git clone -q --bare "$d/seed" "$d/remote.git" || die "cannot clone"
 	i=1
 	while [ $i -le "$p" ]; do
-		git clone -q "$d/remote.git" "$d/p$i" || die "cannot clone"
+		# turn: the clone borrows the remote's objects, as the worker does
+		git clone -q $([ "$way" = turn ] && echo --shared) "$d/remote.git" "$d/p$i" ||
+		    die "cannot clone"
 		i=$((i + 1))
 	done
 	cat >"$d/all" <<EOF
 stop=\$(( \$(date +%s) + $seconds ))
 i=1
 while [ \$i -le $p ]; do
-	sh "$here/pusher" "$d" p\$i "\$stop" &
+	sh "$here/pusher" "$d" p\$i "\$stop" $way &
 	i=\$((i + 1))
 done
 wait
@@ -97,31 +108,33 @@ EOF
 	    { r += $2; if ($2 > max) max = $2; if ($2 >= 8) over++ }
 	    END { printf "%.1f %.2f %d %d %.3f", NR * 60 / secs, NR ? r / NR : 0, max, over, NR ? cpu / NR : 0 }' "$d/landed")
 	set -- $stats
-	printf 'P=%-2s landed=%-5s in %6ss  %7s commits/min (%s/h)  rejections/commit %s (max %s, >= 8: %s)  cpu/commit %ss  exactly-once:%s (dup %s, lost %s, extra %s)\n' \
-	    "$p" "$landed" "$secs" "$1" "$(echo "$1" | awk '{ printf "%.0f", $1 * 60 }')" "$2" "$3" "$4" "$5" "$check" "$dup" "$lost" "$extra"
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$landed" "$secs" "$1" "$2" "$3" "$4" "$5" "$check" >>"$results"
+	printf '%-4s P=%-2s landed=%-5s in %6ss  %7s commits/min (%s/h)  rejections/commit %s (max %s, >= 8: %s)  cpu/commit %ss  exactly-once:%s (dup %s, lost %s, extra %s)\n' \
+	    "$way" "$p" "$landed" "$secs" "$1" "$(echo "$1" | awk '{ printf "%.0f", $1 * 60 }')" "$2" "$3" "$4" "$5" "$check" "$dup" "$lost" "$extra"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$way" "$p" "$landed" "$secs" "$1" "$2" "$3" "$4" "$5" "$check" >>"$results"
 	rm -rf "$d"
 }
 
-echo "# scale-push: pushers $pushers, ${seconds}s of commits each run; full=$full"
+echo "# scale-push: pushers $pushers, ways $ways, ${seconds}s of commits each run; full=$full"
 echo "# machine: $(nproc) CPUs, $(uname -sr), load $(cut -d" " -f1-3 /proc/loadavg); scratch: $(stat -f -c %T "$scratch"); $(git --version)"
 for p in $pushers; do
-	run "$p"
+	for way in $ways; do
+		run "$way" "$p"
+	done
 done
 
 echo
 echo "the push path: P pushers, one branch"
 awk -F '\t' '
-{ if ($9 != "ok") bad = 1; row[++n] = $0; if ($1 == 32) at32 = $4 * 60 }
+{ if ($10 != "ok") bad = 1; row[++n] = $0; if ($1 == "turn" && $2 == 32) at32 = $5 * 60 }
 END {
-	printf "| pushers | landed | seconds | commits/min | commits/h | rejections/commit | max | >= 8 | CPU s/commit |\n"
-	printf "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+	printf "| way | pushers | landed | seconds | commits/min | commits/h | rejections/commit | max | >= 8 | CPU s/commit |\n"
+	printf "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
 	for (i = 1; i <= n; i++) {
 		split(row[i], f, "\t")
-		printf "| %d | %d | %.1f | %.1f | %.0f | %.2f | %d | %d | %.3f |\n", f[1], f[2], f[3], f[4], f[4] * 60, f[5], f[6], f[7], f[8]
+		printf "| %s | %d | %d | %.1f | %.1f | %.0f | %.2f | %d | %d | %.3f |\n", f[1], f[2], f[3], f[4], f[5], f[5] * 60, f[6], f[7], f[8], f[9]
 	}
 	if (at32 != "")
-		printf "\ntarget: %.0f commits/h with 32 pushers (>= 1000: %s)\n", at32, (at32 >= 1000 ? "met" : "MISSED")
+		printf "\ntarget: %.0f commits/h with 32 pushers landing in turns (>= 1000: %s)\n", at32, (at32 >= 1000 ? "met" : "MISSED")
 	printf "exactly once, none lost, in every run: %s\n", bad ? "NO" : "yes"
 	exit bad
 }' "$results"
