@@ -124,28 +124,6 @@ touch(const char *path)
 	return close(fd);
 }
 
-static int
-mkdirs(const char *path)
-{
-	char buf[PATH_MAX];
-	char *p;
-
-	if (mkdir(path, 0777) == 0 || errno == EEXIST)
-		return 0;
-	if (errno != ENOENT)
-		return -1;
-	lh_path(buf, sizeof buf, "%s", path);
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(buf, 0777) == 0 || errno == EEXIST ? 0 : -1;
-}
-
 static const char *board_subdirs[] = { "tasks", "tmp", "ready", "waiting", "claimed", "names", NULL };
 
 int
@@ -155,7 +133,7 @@ lh_board_init(const char *dir)
 	const char **sub;
 	int fd;
 
-	if (mkdirs(dir) != 0) {
+	if (lh_mkdirs(dir) != 0) {
 		lh_warn_errno("%s", dir);
 		return LH_SYSERR;
 	}
@@ -440,7 +418,7 @@ lh_task_cas(struct lh_board *b, const char *id, int expected, json_t *rec)
 		return LH_SYSERR;
 	}
 	task_dir(b, id, dir, sizeof dir);
-	if (expected == 0 && mkdirs(dir) != 0) {
+	if (expected == 0 && lh_mkdirs(dir) != 0) {
 		lh_warn_errno("task %s: %s", id, dir);
 		free(text);
 		return LH_SYSERR;
@@ -524,7 +502,7 @@ add_hint(const char *path)
 		lh_path(dir, sizeof dir, "%s", path);
 		if ((slash = strrchr(dir, '/')))
 			*slash = 0;
-		if (mkdirs(dir) != 0 && errno != ENOENT)
+		if (lh_mkdirs(dir) != 0 && errno != ENOENT)
 			break;
 	}
 	lh_warn_errno("%s", path);

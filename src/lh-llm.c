@@ -984,23 +984,6 @@ state_base(char *buf, size_t size)
 }
 
 static int
-mkdirs(char *path)
-{
-	char *p;
-
-	for (p = path + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-				*p = '/';
-				return -1;
-			}
-			*p = '/';
-		}
-	return mkdir(path, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
-static int
 state_dir(char *buf, size_t size, const char *sub)
 {
 	char base[4096];
@@ -1008,7 +991,7 @@ state_dir(char *buf, size_t size, const char *sub)
 	if (state_base(base, sizeof base) < 0)
 		return -1;
 	lh_path(buf, size, "%s/%s", base, sub);
-	return mkdirs(buf);
+	return lh_mkdirs(buf);
 }
 
 /* Write a small file atomically: tmp + rename. */

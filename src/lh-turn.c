@@ -147,23 +147,6 @@ jitter(void)
 	return (x >> 11) / (double)(1UL << 53);
 }
 
-static int
-mkdirs(char *path)
-{
-	char *p;
-
-	for (p = path + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-				*p = '/';
-				return -1;
-			}
-			*p = '/';
-		}
-	return mkdir(path, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* Read what inotify says. The entry we watch left (or moved): forget it,
  * so the next look watches the new one ahead. Events of watches dropped
  * before (IN_IGNORED after a rm_watch) say nothing. */
@@ -198,7 +181,7 @@ lh_turn_take(const char *dir, int limit, double lease, double deadline, long pid
 	int fd, in = -1, wd = -1;
 
 	snprintf(d, sizeof d, "%s", dir);
-	if (limit < 1 || mkdirs(d) < 0)
+	if (limit < 1 || lh_mkdirs(d) < 0)
 		return -1;
 	lh_random_name(rnd, sizeof rnd);
 	snprintf(name, sizeof name, "%017lld.%s.%ld.%s", (long long)(lh_now() * 1e6),

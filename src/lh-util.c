@@ -2,9 +2,11 @@
  * things every longhaul tool needs. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -307,4 +309,27 @@ lh_usage(const char *usage)
 {
 	fprintf(stderr, "usage: %s\n", usage);
 	exit(LH_USAGE);
+}
+
+/* mkdir -p */
+int
+lh_mkdirs(const char *path)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (mkdir(path, 0777) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
+	lh_path(buf, sizeof buf, "%s", path);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0777) == 0 || errno == EEXIST ? 0 : -1;
 }

@@ -32,6 +32,7 @@ void lh_path(char *buf, size_t size, const char *fmt, ...)
 int lh_utf8_valid(const char *s, size_t n);
 /* read a whole file or stream; NUL-terminated; NULL and errno on error */
 char *lh_read_file(const char *path, size_t *len);
+int lh_mkdirs(const char *path);         /* mkdir -p: 0, or -1 and errno */
 char *lh_read_stream(FILE *f, size_t *len);
 /* random bytes as [0-9a-z] */
 void lh_random_name(char *buf, size_t n);
