@@ -42,7 +42,7 @@ EOT
 done=$(task-ls -s done | wc -l)
 [ "$done" -eq "$n" ] || { echo "only $done of $n tasks done" >&2; cat "$dir/err" >&2; exit 1; }
 
-# the model's part: one agent-step (one llm-call) per task, alone
+# the model's part: one agent-step (one model call) per task, alone
 echo '{"id":"x","title":"x","body":"x"}' >"$dir/task.json"
 /usr/bin/time -f '%e %U %S' -o "$dir/time2" sh -c '
 	i=0; while [ $i -lt "$1" ]; do i=$((i + 1))
@@ -69,7 +69,7 @@ awk -v n="$n" -v w="$wall" -v u="$user" -v s="$sys" -v aw="$awall" -v au="$auser
     -v as="$asys" -v rss="$rss" -v procs="$procs" 'BEGIN {
 	printf "%-44s %10s %10s\n", "per task (" n " tasks, 1 worker)", "wall s", "CPU s"
 	printf "%-44s %10.3f %10.3f\n", "worker, everything", (w - 1) / n, (u + s) / n
-	printf "%-44s %10.3f %10.3f\n", "of which agent-step + llm-call + mock", aw / n, (au + as) / n
+	printf "%-44s %10.3f %10.3f\n", "of which agent-step + mock", aw / n, (au + as) / n
 	printf "%-44s %10.3f %10.3f\n", "worker overhead (the difference)", (w - 1 - aw) / n, (u + s - au - as) / n
 	printf "%-44s %10.1f MB (%d processes)\n", "idle waiting worker, RSS", rss / 1024, procs
 }'
