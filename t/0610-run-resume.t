@@ -34,7 +34,7 @@ set -- -R "$TRASH/repo.git" -G 'make the list go to four' \
 longhaul-run "$@" >>"$TRASH/run.out" 2>>"$TRASH/run.err" &
 runner=$!
 at_exit "kill $runner"
-wait_for 30 'task-ls -k work -s claimed | grep -q "append the number four"' &&
+wait_for 30 'task-ls -k work -s claimed 2>/dev/null | grep -q "append the number four"' &&
 	ok 'a worker took the planned task' || not_ok 'a worker took the planned task'
 kill -TERM $runner
 wait $runner
