@@ -19,16 +19,17 @@
 #include "longhaul.h"
 
 static const char usage[] =
-    "board-turn [-b board] [-n n] [-l lease] [-w timeout] take|run|give NAME [TICKET | command...]";
+    "board-turn [-b board] [-n n] [-l lease] [-w timeout] take|run|give|touch NAME [TICKET | command...]";
 static const char manual[] =
 "usage: board-turn [-b board] [-n n] [-l lease] [-w timeout] take NAME\n"
-"       board-turn [-b board] give NAME TICKET\n"
+"       board-turn [-b board] give|touch NAME TICKET\n"
 "       board-turn [-b board] [-n n] [-l lease] [-w timeout] run NAME command [arg...]\n"
 "Wait for a turn in the queue NAME of the board (BOARD/turns/NAME), first\n"
 "come, first served, at most n at a time.\n"
 "  take        wait, then print the ticket to give back; the turn belongs\n"
 "              to $LONGHAUL_PID or the parent process\n"
 "  give        give the turn back\n"
+"  touch       keep the turn for another lease (a holder that takes long)\n"
 "  run         wait, run the command, give the turn back when it ends\n"
 "  -n n        how many may hold a turn at once (default 1)\n"
 "  -l seconds  an untouched turn lapses after this long (default\n"
@@ -36,8 +37,8 @@ static const char manual[] =
 "              at once on its own host\n"
 "  -w timeout  wait at most this many seconds (default: forever)\n"
 "A turn is advice: it orders contenders, it does not make anything safe.\n"
-"Exit status: take 0 taken, 1 timed out; give 0, 4 no such ticket (it\n"
-"lapsed); run the command's status, or 125 when no turn was had, 126 the\n"
+"Exit status: take 0 taken, 1 timed out; give and touch 0, 4 no such\n"
+"ticket (it lapsed); run the command's status, or 125 when no turn was had, 126 the\n"
 "command cannot run, 127 not found; 2 usage, 5 bad board, 6 system error.\n";
 
 static char held[4600];
@@ -153,20 +154,20 @@ main(int argc, char **argv)
 	op = argv[optind];
 	name = name_check(argv[optind + 1]);
 	is_run = !strcmp(op, "run");
-	if (strcmp(op, "take") && strcmp(op, "give") && !is_run)
-		lh_die(LH_USAGE, "'%s': not take, give or run", op);
-	if (is_run ? argc - optind < 3 : argc - optind != (op[0] == 'g' ? 3 : 2))
+	if (strcmp(op, "take") && strcmp(op, "give") && strcmp(op, "touch") && !is_run)
+		lh_die(LH_USAGE, "'%s': not take, give, touch or run", op);
+	if (is_run ? argc - optind < 3 : argc - optind != (strcmp(op, "take") ? 3 : 2))
 		lh_usage(usage);
 	lh_board_open(&b, dir);
 	lh_path(qdir, sizeof qdir, "%s/turns/%s", b.dir, name);
 
-	if (!strcmp(op, "give")) {
+	if (strcmp(op, "take") && !is_run) {
 		const char *t = argv[optind + 2];
 
 		if ((t[0] != 'a' && t[0] != 'w') || t[1] != '.' || strchr(t, '/') || strlen(t) > 255)
 			lh_die(LH_USAGE, "ticket '%s': not a ticket of board-turn take", t);
 		lh_path(held, sizeof held, "%s/%s", qdir, t);
-		if (lh_turn_give(held) < 0) {
+		if ((op[1] == 'i' ? lh_turn_give(held) : lh_turn_touch(held)) < 0) {
 			if (errno == ENOENT)
 				lh_die(LH_NOTFOUND, "%s: no such ticket in %s (its turn lapsed)", t, name);
 			lh_die_errno(LH_SYSERR, "%s", held);

@@ -3,7 +3,7 @@
 # dead holder's turn lapses at once on its host, a silent one elsewhere
 # after the lease; bad input is refused with a reason.
 . "$(dirname "$0")/lib.sh"
-plan 17
+plan 20
 board-init >/dev/null
 q=$LONGHAUL_BOARD/turns
 
@@ -51,6 +51,14 @@ expect_code 1 "another host's fresh turn is respected" -- board-turn -w 0.3 take
 touch -d '-2 minutes' "$q/far/a.00000000000000001.elsewhere.1.abcdefgh"
 expect_code 0 "and skipped once untouched for the lease" -- board-turn -l 60 -w 3 take far
 expect_eq "the lapsed entry is removed" "" "$(ls "$q/far" | grep elsewhere)"
+
+# a holder that takes long keeps its turn by touching it
+t=$(board-turn -l 2 take slow)
+for i in 1 2 3; do sleep 1; board-turn touch slow "$t"; done
+expect_code 1 "a turn touched within its lease is kept past it" -- board-turn -l 2 -w 0.5 take slow
+sleep 2.5
+expect_code 0 "and lapses once untouched for the lease" -- board-turn -l 2 -w 3 take slow
+expect_code 4 "touching a lapsed turn says so" -- board-turn touch slow "$t"
 
 expect_code 7 "run exits with the command's status" -- board-turn run st sh -c 'exit 7'
 expect_code 127 "127 when the command is not found" -- board-turn run st no-such-command-here
