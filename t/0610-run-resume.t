@@ -1,13 +1,14 @@
 #!/bin/sh
 # longhaul-run: a cycle of a planner, a worker and the judge, interrupted
 # with SIGTERM while the worker is busy and resumed: nothing duplicated,
-# nothing lost, the judge ends the run. The model is llm-mock, scripted.
+# nothing lost, the judge ends the run. A second runner on the same board
+# is refused meanwhile. The model is llm-mock, scripted.
 . "$(dirname "$0")/lib.sh"
 for t in agent-step longhaul-worker llm-call llm-mock judge; do
 	command -v $t >/dev/null || skip_all "$t is not built"
 done
 [ -r "$LONGHAUL_SHARE/prompts/worker.md" ] || skip_all "no worker prompt"
-plan 10
+plan 12
 
 export HOME="$TRASH" GIT_CONFIG_NOSYSTEM=1 TMPDIR="$TRASH"
 export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t
@@ -36,6 +37,9 @@ runner=$!
 at_exit "kill $runner"
 wait_for 30 'task-ls -k work -s claimed 2>/dev/null | grep -q "append the number four"' &&
 	ok 'a worker took the planned task' || not_ok 'a worker took the planned task'
+expect_code 2 'a second runner on the same board is refused' -- longhaul-run "$@"
+expect_match 'saying who runs it' \
+	"longhaul-run: .*: another longhaul-run is running on this board \\(on $(hostname | cut -d. -f1), pid $runner\\)" "$TRASH/err"
 kill -TERM $runner
 wait $runner
 expect_eq 'SIGTERM stops the run with 143' 143 $?
