@@ -3,10 +3,10 @@
 # files, the worker verifies, commits, pushes and marks the task done.
 # Its next task gets the same worktree back, at the new tip, with nothing
 # left of the last one. A remote in this filesystem is borrowed from, one
-# given as a URL fetched from.
+# given as a URL fetched from. Two workers of one name are not.
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/agent.sh"
-plan 16
+plan 20
 board-init >/dev/null
 make_project
 cat >"$TRASH/rules.jsonl" <<'JSON'
@@ -57,3 +57,15 @@ LONGHAUL_AGENT=url expect_code 0 "a remote given as a URL is fetched from" -- \
 	longhaul-worker -1 -R "file://$TRASH/remote.git" -W "$TRASH/work"
 expect_eq "the task is done, on top of the others, with nothing borrowed" "done six " \
 	"$(task-show -f state "$id3") $(remote_show main:list.txt | tail -1) $(cat "$TRASH/work/url/repo.git/objects/info/alternates" 2>/dev/null)"
+
+LONGHAUL_AGENT=dup longhaul-worker -w 20 -R "$TRASH/remote.git" -W "$TRASH/work" 2>/dev/null &
+first=$!
+wait_for 10 '[ -d "$TRASH/work/dup" ]'
+LONGHAUL_AGENT=dup expect_code 4 "a second worker of the same name is refused" -- \
+	longhaul-worker -w 1 -R "$TRASH/remote.git" -W "$TRASH/work"
+expect_match "saying so" "longhaul-worker: dup: another worker of this name runs on the board" "$TRASH/err"
+kill -TERM $first
+wait $first
+expect_eq "the first one goes on until stopped" 130 $?
+LONGHAUL_AGENT=dup expect_code 1 "then the name is free again" -- \
+	longhaul-worker -w 1 -R "$TRASH/remote.git" -W "$TRASH/work"

@@ -20,7 +20,7 @@ git init -q "$TRASH/src"
 cat >"$TRASH/rules.jsonl" <<'JSON'
 {"match":{"contains":["You are the judge"]},"reply":{"text":"{\"decision\":\"stop\",\"goal_met\":true,\"reasons\":\"four is there\",\"focus\":\"\"}"}}
 {"match":{"contains":["This is a planning task","appended four"]},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"the list goes to four"}}]}}
-{"match":{"contains":["append the number four"],"not_contains":["This is a planning task"],"turn":1},"delay_ms":1500,"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"echo four >>list.txt"}}]}}
+{"match":{"contains":["append the number four"],"not_contains":["This is a planning task"],"turn":1},"delay_ms":4000,"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"echo four >>list.txt"}}]}}
 {"match":{"contains":["append the number four"],"not_contains":["This is a planning task"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"appended four"}}]}}
 {"match":{"contains":["This is a planning task"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"task-publish -v 'grep -qx four list.txt' 'append the number four'"}}]}}
 {"match":{"contains":["This is a planning task"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"published one task"}}]}}
