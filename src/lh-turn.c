@@ -10,10 +10,11 @@
  *	a.TICKET.HOST.PID.RANDOM   admitted
  *
  * TICKET is the time of joining in microseconds, so the order is the
- * order of arrival. A waiter among the first N live entries renames
- * itself admitted and lists again: if more than N are admitted it steps
- * back and retries after a random pause. The last of any set of racing
- * admissions to list sees all of them, so the limit holds.
+ * order of arrival (by each host's clock). A waiter with fewer than N
+ * live entries ahead of it (counting admitted ones whatever their ticket)
+ * renames itself admitted and lists again: if more than N are admitted it
+ * steps back and retries after a growing random pause. The last of any
+ * set of racing admissions to list sees all of them, so the limit holds.
  *
  * No entry can block a queue for good, and there is no lock: an entry
  * whose PID is dead on this host is removed at once, and any entry not
@@ -176,7 +177,7 @@ lh_turn_take(const char *dir, int limit, double lease, double deadline, long pid
 	char name[256], wait_path[4600], act_path[4600], watched[4600] = "", rnd[9], d[4096];
 	struct entry *e;
 	struct pollfd pfd;
-	size_t n, i, ahead, admitted, last = 0;
+	size_t n, i, j, ahead, admitted, last = 0;
 	double pause = 0.01, cap, touched, wait_s, server;
 	int fd, in = -1, wd = -1;
 
@@ -199,12 +200,23 @@ lh_turn_take(const char *dir, int limit, double lease, double deadline, long pid
 		in = -1;
 	}
 	for (;;) {
-		/* only the entries ahead of ours matter to us: look at those */
+		if (deadline > 0 && lh_monotonic() > deadline) {
+			unlink(wait_path);
+			path[0] = 0;
+			if (in >= 0)
+				close(in);
+			return 1;
+		}
+		/* only the entries ahead of ours matter to us, and those admitted
+		 * behind it (their tickets came late: another host's clock) */
 		e = list(dir, &n);
 		server = -1;
 		for (i = ahead = 0; i < n && strcmp(e[i].name + 2, name); i++)
 			if (alive(dir, e[i].name, lease, &server))
 				last = i, ahead++;
+		for (j = i + 1; j < n; j++)
+			if (e[j].admitted && alive(dir, e[j].name, lease, &server))
+				last = j, ahead++;
 		if (i == n) {
 			/* ours was judged stale (we were stopped past the lease) */
 			free(e);
@@ -223,8 +235,12 @@ lh_turn_take(const char *dir, int limit, double lease, double deadline, long pid
 					inotify_rm_watch(in, wd);
 				watched[0] = 0;
 				if ((wd = inotify_add_watch(in, p, IN_DELETE_SELF | IN_MOVE_SELF)) < 0) {
-					/* gone already: look again at once */
 					free(e);
+					if (errno == ENOENT)
+						continue;       /* gone already: look again */
+					/* no watches left: poll */
+					close(in);
+					in = -1;
 					continue;
 				}
 				snprintf(watched, sizeof watched, "%s", p);
@@ -244,18 +260,12 @@ lh_turn_take(const char *dir, int limit, double lease, double deadline, long pid
 					close(in);
 				return 0;
 			}
+			/* racing admissions: step back, and retry after a pause that
+			 * grows, so that the racers spread out */
 			rename(act_path, wait_path);
 			snprintf(path, size, "%s", wait_path);
-			pause = 0.01;
 		} else
 			free(e);
-		if (deadline > 0 && lh_monotonic() > deadline) {
-			unlink(wait_path);
-			path[0] = 0;
-			if (in >= 0)
-				close(in);
-			return 1;
-		}
 		if (lh_monotonic() - touched > lease / 3) {
 			utimensat(AT_FDCWD, wait_path, NULL, 0);
 			touched = lh_monotonic();
