@@ -75,16 +75,23 @@ name_check(const char *s)
 static int
 run(char **cmd, double lease)
 {
-	sigset_t set, old;
+	sigset_t set, stop, old;
 	struct timespec ts;
-	int st;
+	int st = 0;
 	pid_t pid;
 
+	/* a signal between fork and knowing the child must reach the child,
+	 * not end us and leave it running without the turn */
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &set, &old);
+	stop = set;
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop, &old);
 	if ((pid = fork()) < 0) {
 		lh_warn_errno("fork");
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return 125;
 	}
 	if (pid == 0) {
@@ -96,11 +103,16 @@ run(char **cmd, double lease)
 		_exit(errno == ENOENT ? 127 : 126);
 	}
 	child = pid;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 	ts.tv_sec = lease / 3 < 1 ? 1 : (time_t)(lease / 3);
 	ts.tv_nsec = 0;
 	for (;;) {
-		if (sigtimedwait(&set, NULL, &ts) < 0 && errno != EAGAIN && errno != EINTR)
+		if (sigtimedwait(&set, NULL, &ts) < 0 && errno != EAGAIN && errno != EINTR) {
+			while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+				;
 			break;
+		}
 		if (waitpid(pid, &st, WNOHANG) == pid)
 			break;
 		lh_turn_touch(held);

@@ -6,7 +6,7 @@
 # given as a URL fetched from. Two workers of one name are not.
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/agent.sh"
-plan 20
+plan 22
 board-init >/dev/null
 make_project
 cat >"$TRASH/rules.jsonl" <<'JSON'
@@ -14,6 +14,8 @@ cat >"$TRASH/rules.jsonl" <<'JSON'
 {"match":{"contains":["add four"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"appended four to list.txt"}}]}}
 {"match":{"contains":["add five"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"echo five >> list.txt"}}]}}
 {"match":{"contains":["add five"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"appended five"}}]}}
+{"match":{"contains":["add seven"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"echo seven >> list.txt"}}]}}
+{"match":{"contains":["add seven"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"appended seven"}}]}}
 {"match":{"contains":["add six"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"echo six >> list.txt"}}]}}
 {"match":{"contains":["add six"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"appended six"}}]}}
 JSON
@@ -57,6 +59,13 @@ LONGHAUL_AGENT=url expect_code 0 "a remote given as a URL is fetched from" -- \
 	longhaul-worker -1 -R "file://$TRASH/remote.git" -W "$TRASH/work"
 expect_eq "the task is done, on top of the others, with nothing borrowed" "done six " \
 	"$(task-show -f state "$id3") $(remote_show main:list.txt | tail -1) $(cat "$TRASH/work/url/repo.git/objects/info/alternates" 2>/dev/null)"
+
+# a lock left in the kept worktree by a git killed with -9
+touch "$(git -C "$home/tree" rev-parse --path-format=absolute --git-path index.lock)"
+id4=$(task-publish -v 'grep -qx seven list.txt' "add seven")
+expect_code 0 "a kept worktree that will not check out is made again" -- \
+	longhaul-worker -1 -R "$TRASH/remote.git" -W "$TRASH/work"
+expect_eq "and the task is done" "done seven" "$(task-show -f state "$id4") $(remote_show main:list.txt | tail -1)"
 
 LONGHAUL_AGENT=dup longhaul-worker -w 20 -R "$TRASH/remote.git" -W "$TRASH/work" 2>/dev/null &
 first=$!
