@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,10 +20,11 @@
 #include "longhaul.h"
 
 static const char usage[] =
-    "board-turn [-b board] [-n n] [-l lease] [-w timeout] take|run|give|touch NAME [TICKET | command...]";
+    "board-turn [-b board] [-n n] [-l lease] [-w timeout] [-m max] take|run|give|touch|keep NAME [TICKET | command...]";
 static const char manual[] =
 "usage: board-turn [-b board] [-n n] [-l lease] [-w timeout] take NAME\n"
 "       board-turn [-b board] give|touch NAME TICKET\n"
+"       board-turn [-b board] [-l lease] [-m max] keep NAME TICKET\n"
 "       board-turn [-b board] [-n n] [-l lease] [-w timeout] run NAME command [arg...]\n"
 "Wait for a turn in the queue NAME of the board (BOARD/turns/NAME), first\n"
 "come, first served, at most n at a time.\n"
@@ -30,6 +32,8 @@ static const char manual[] =
 "              to $LONGHAUL_PID or the parent process\n"
 "  give        give the turn back\n"
 "  touch       keep the turn for another lease (a holder that takes long)\n"
+"  keep        touch it every third of the lease while its owner lives\n"
+"              ($LONGHAUL_PID, else the parent), for -m seconds at most\n"
 "  run         wait, run the command, give the turn back when it ends\n"
 "  -n n        how many may hold a turn at once (default 1)\n"
 "  -l seconds  an untouched turn lapses after this long (default\n"
@@ -37,8 +41,8 @@ static const char manual[] =
 "              at once on its own host\n"
 "  -w timeout  wait at most this many seconds (default: forever)\n"
 "A turn is advice: it orders contenders, it does not make anything safe.\n"
-"Exit status: take 0 taken, 1 timed out; give and touch 0, 4 no such\n"
-"ticket (it lapsed); run the command's status, or 125 when no turn was had, 126 the\n"
+"Exit status: take 0 taken, 1 timed out; give, touch and keep 0, 4 no\n"
+"such ticket (it lapsed); run the command's status, or 125 when no turn was had, 126 the\n"
 "command cannot run, 127 not found; 2 usage, 5 bad board, 6 system error.\n";
 
 static char held[4600];
@@ -128,26 +132,64 @@ run(char **cmd, double lease)
 	return WEXITSTATUS(st);
 }
 
+/* keep: touch the turn every third of the lease while its owner lives,
+ * for max seconds at most (0: no end). It dies with its parent at once
+ * (PR_SET_PDEATHSIG) and looks for its owner five times a second, so it
+ * never keeps a dead process's turn alive, nor pins a directory. */
+static int
+keep(double lease, double max)
+{
+	long owner = lh_owner_pid();
+	double start = lh_monotonic(), last = start;
+	struct timespec ts = { 0, 200 * 1000000L };
+
+	if (owner == (long)getppid())
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (chdir("/") < 0)
+		lh_warn_errno("/");
+	if (kill((pid_t)owner, 0) < 0 && errno == ESRCH)
+		return 0;
+	if (lh_turn_touch(held) < 0)
+		return errno == ENOENT ? LH_NOTFOUND : LH_SYSERR;
+	for (;;) {
+		nanosleep(&ts, NULL);
+		if (kill((pid_t)owner, 0) < 0 && errno == ESRCH)
+			return 0;
+		if (max > 0 && lh_monotonic() - start >= max)
+			return 0;
+		if (lh_monotonic() - last >= lease / 3) {
+			if (lh_turn_touch(held) < 0)
+				return errno == ENOENT ? LH_NOTFOUND : LH_SYSERR;
+			last = lh_monotonic();
+		}
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	struct lh_board b;
 	const char *dir = NULL, *env, *op, *name;
 	char qdir[4200], *end;
-	double lease = 60, wait = 0;
+	double lease = 60, wait = 0, max = 0;
 	long n = 1;
 	int c, r, is_run;
 
 	lh_help(argc, argv, manual);
 	if ((env = getenv("LONGHAUL_TURN_LEASE")) && *env)
 		lease = atof(env);
-	while ((c = getopt(argc, argv, "+b:l:n:w:")) != -1)
+	while ((c = getopt(argc, argv, "+b:l:m:n:w:")) != -1)
 		switch (c) {
 		case 'b': dir = optarg; break;
 		case 'l':
 			lease = strtod(optarg, &end);
 			if (*end || lease <= 0)
 				lh_die(LH_USAGE, "lease '%s': not a positive number of seconds", optarg);
+			break;
+		case 'm':
+			max = strtod(optarg, &end);
+			if (*end || max < 0)
+				lh_die(LH_USAGE, "max '%s': not a number of seconds", optarg);
 			break;
 		case 'n':
 			n = strtol(optarg, &end, 10);
@@ -166,8 +208,9 @@ main(int argc, char **argv)
 	op = argv[optind];
 	name = name_check(argv[optind + 1]);
 	is_run = !strcmp(op, "run");
-	if (strcmp(op, "take") && strcmp(op, "give") && strcmp(op, "touch") && !is_run)
-		lh_die(LH_USAGE, "'%s': not take, give, touch or run", op);
+	if (strcmp(op, "take") && strcmp(op, "give") && strcmp(op, "touch") &&
+	    strcmp(op, "keep") && !is_run)
+		lh_die(LH_USAGE, "'%s': not take, give, touch, keep or run", op);
 	if (is_run ? argc - optind < 3 : argc - optind != (strcmp(op, "take") ? 3 : 2))
 		lh_usage(usage);
 	lh_board_open(&b, dir);
@@ -179,6 +222,14 @@ main(int argc, char **argv)
 		if ((t[0] != 'a' && t[0] != 'w') || t[1] != '.' || strchr(t, '/') || strlen(t) > 255)
 			lh_die(LH_USAGE, "ticket '%s': not a ticket of board-turn take", t);
 		lh_path(held, sizeof held, "%s/%s", qdir, t);
+		if (op[0] == 'k') {
+			r = keep(lease, max);
+			if (r == LH_NOTFOUND)
+				lh_die(r, "%s: no such ticket in %s (its turn lapsed)", t, name);
+			if (r)
+				lh_die_errno(r, "%s", held);
+			return 0;
+		}
 		if ((op[1] == 'i' ? lh_turn_give(held) : lh_turn_touch(held)) < 0) {
 			if (errno == ENOENT)
 				lh_die(LH_NOTFOUND, "%s: no such ticket in %s (its turn lapsed)", t, name);

@@ -3,7 +3,7 @@
 # dead holder's turn lapses at once on its host, a silent one elsewhere
 # after the lease; bad input is refused with a reason.
 . "$(dirname "$0")/lib.sh"
-plan 20
+plan 24
 board-init >/dev/null
 q=$LONGHAUL_BOARD/turns
 
@@ -59,6 +59,24 @@ expect_code 1 "a turn touched within its lease is kept past it" -- board-turn -l
 sleep 2.5
 expect_code 0 "and lapses once untouched for the lease" -- board-turn -l 2 -w 3 take slow
 expect_code 4 "touching a lapsed turn says so" -- board-turn touch slow "$t"
+
+# keep: touches while its owner lives, ends with it, and after -m
+sh -c 'export LONGHAUL_PID=$$
+	t=$(board-turn -l 2 take kept) && board-turn -l 2 keep kept "$t" &
+	echo $! >"$1/keeper"; sleep 4' sh "$TRASH" &
+owner=$!
+sleep 3
+expect_code 1 "keep holds a turn past its lease while its owner lives" -- board-turn -l 2 -w 0.3 take kept
+wait $owner
+wait_for 3 '! kill -0 "$(cat "$TRASH/keeper")" 2>/dev/null' &&
+	ok "and ends when its owner does" || not_ok "and ends when its owner does"
+t=$(board-turn take capped)
+board-turn -l 0.6 -m 1 keep capped "$t" &
+keeper=$!
+sleep 2
+expect_eq "with -m it gives up touching in time" "" "$(kill -0 $keeper 2>/dev/null && echo alive)"
+board-turn give capped "$t"
+expect_code 4 "keep of a lapsed turn: 4" -- board-turn keep capped "$t"
 
 expect_code 7 "run exits with the command's status" -- board-turn run st sh -c 'exit 7'
 expect_code 127 "127 when the command is not found" -- board-turn run st no-such-command-here
