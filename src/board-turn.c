@@ -64,14 +64,10 @@ on_signal(int sig)
 static const char *
 name_check(const char *s)
 {
-	const char *p;
+	const char *why = lh_name_check(s);
 
-	if (!*s || *s == '.' || *s == '-' || strlen(s) > 64)
-		lh_die(LH_USAGE, "queue '%s': empty, longer than 64 bytes, or starting with '.' or '-'", s);
-	for (p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
-			lh_die(LH_USAGE, "queue '%s': may hold only letters, digits, '-', '_' and '.'", s);
+	if (why)
+		lh_die(LH_USAGE, "queue '%s': %s", s, why);
 	return s;
 }
 

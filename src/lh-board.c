@@ -58,23 +58,37 @@ shard_of(const char *id)
 }
 
 const char *
-lh_id_check(const char *id)
+lh_name_check(const char *s)
 {
 	const char *p;
 
-	if (!*id)
-		return "empty task id";
-	if (strlen(id) > LH_ID_MAX)
-		return "task id longer than 64 bytes";
-	if (id[0] == '.' || id[0] == '-')
-		return "task id may not start with '.' or '-'";
-	if (strstr(id, ".."))
-		return "task id may not contain '..'";
-	for (p = id; *p; p++)
+	if (!*s)
+		return "empty";
+	if (strlen(s) > LH_ID_MAX)
+		return "longer than 64 bytes";
+	if (s[0] == '.' || s[0] == '-')
+		return "may not start with '.' or '-'";
+	if (strstr(s, ".."))
+		return "may not contain '..'";
+	for (p = s; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
-			return "task id may hold only letters, digits, '-', '_' and '.'";
+			return "may hold only letters, digits, '-', '_' and '.'";
 	return NULL;
+}
+
+const char *
+lh_id_check(const char *id)
+{
+	static char why[96];
+	const char *w = lh_name_check(id);
+
+	if (!w)
+		return NULL;
+	if (!strcmp(w, "empty"))
+		return "empty task id";
+	snprintf(why, sizeof why, "task id %s", w);
+	return why;
 }
 
 const char *
@@ -606,20 +620,9 @@ double
 lh_board_clock(struct lh_board *b)
 {
 	char path[PATH_MAX];
-	struct stat st;
-	int fd;
 
 	lh_path(path, sizeof path, "%s/clock", b->dir);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0)
-		return -1;
-	/* futimens(NULL) asks the server to use its own time (NFS
-	 * SET_TO_SERVER_TIME); the mtime read back is the server's now */
-	if (futimens(fd, NULL) != 0 || fstat(fd, &st) != 0) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
+	return lh_file_clock(path);
 }
 
 double

@@ -1057,32 +1057,18 @@ sleep_s(double s)
 		;
 }
 
-static double
-jitter(void)
-{
-	static unsigned long x;
-	char r[9];
-
-	if (!x) {
-		lh_random_name(r, sizeof r);
-		x = strtoul(r, NULL, 36) ^ (unsigned long)getpid() ^ (unsigned long)(lh_now() * 1e6);
-	}
-	x = x * 6364136223846793005UL + 1442695040888963407UL;
-	return (x >> 11) / (double)(1UL << 53);
-}
-
 static void
 touch_slot(void)
 {
 	if (slot_path[0])
-		utimensat(AT_FDCWD, slot_path, NULL, 0);
+		lh_turn_touch(slot_path);
 }
 
 static void
 release_slot(void)
 {
 	if (slot_path[0])
-		unlink(slot_path);
+		lh_turn_give(slot_path);
 	slot_path[0] = 0;
 }
 
@@ -1763,7 +1749,7 @@ lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response
 		if (!c.err_retry || (opt->on_text && c.emitted) || n >= max_attempts)
 			break;
 		wait = c.retry_after >= 0 && c.retry_after <= 120 ? c.retry_after
-		    : jitter() * fmin(8, 0.5 * pow(2, n - 1));
+		    : lh_jitter() * fmin(8, 0.5 * pow(2, n - 1));
 		if (c.http_status == 429 || c.http_status == 529)
 			cooldown_set(lh_now() + wait);
 		now = lh_monotonic();

@@ -60,25 +60,16 @@ by_ticket(const void *a, const void *b)
 	    ((const struct entry *)b)->name + 2);
 }
 
-/* The file server's now, by touching a file of the queue's directory;
- * this host's clock when that fails. */
+/* The file server's now, from a file of the queue's directory; this
+ * host's clock when that fails. */
 static double
 server_now(const char *dir)
 {
 	char path[4200];
-	struct stat st;
-	int fd;
+	double t;
 
 	lh_path(path, sizeof path, "%s/.clock", dir);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) >= 0) {
-		futimens(fd, NULL);
-		if (fstat(fd, &st) == 0) {
-			close(fd);
-			return st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
-		}
-		close(fd);
-	}
-	return lh_now();
+	return (t = lh_file_clock(path)) < 0 ? lh_now() : t;
 }
 
 /* The entries of a queue, oldest ticket first (names only: cheap). */
@@ -135,17 +126,6 @@ alive(const char *dir, const char *name, double lease, double *server)
 		return 0;
 	}
 	return 1;
-}
-
-static double
-jitter(void)
-{
-	static unsigned long x;
-
-	if (!x)
-		x = (unsigned long)getpid() * 2654435761UL ^ (unsigned long)(lh_now() * 1e6);
-	x = x * 6364136223846793005UL + 1442695040888963407UL;
-	return (x >> 11) / (double)(1UL << 53);
 }
 
 /* Read what inotify says. The entry we watch left (or moved): forget it,
@@ -267,7 +247,7 @@ lh_turn_take(const char *dir, int limit, double lease, double deadline, long pid
 		} else
 			free(e);
 		if (lh_monotonic() - touched > lease / 3) {
-			utimensat(AT_FDCWD, wait_path, NULL, 0);
+			lh_turn_touch(wait_path);
 			touched = lh_monotonic();
 		}
 		/* the next in line looks often; those further back less */
@@ -276,7 +256,7 @@ lh_turn_take(const char *dir, int limit, double lease, double deadline, long pid
 			cap = 1;
 		if (pause > cap)
 			pause = cap;
-		wait_s = pause * (0.5 + jitter());
+		wait_s = pause * (0.5 + lh_jitter());
 		if (in >= 0) {
 			pfd.fd = in;
 			pfd.events = POLLIN;

@@ -333,3 +333,37 @@ lh_mkdirs(const char *path)
 	}
 	return mkdir(buf, 0777) == 0 || errno == EEXIST ? 0 : -1;
 }
+
+/* The file system's now: touch path (made if missing) and read its mtime
+ * back. futimens(NULL) asks the server to use its own time (NFS
+ * SET_TO_SERVER_TIME), so on NFS this is the server's clock. -1 on error. */
+double
+lh_file_clock(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0)
+		return -1;
+	if (futimens(fd, NULL) != 0 || fstat(fd, &st) != 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
+}
+
+/* A number in [0, 1) for jitter; seeded per process, not for secrets. */
+double
+lh_jitter(void)
+{
+	static unsigned long x;
+	char r[9];
+
+	if (!x) {
+		lh_random_name(r, sizeof r);
+		x = strtoul(r, NULL, 36) ^ (unsigned long)getpid() ^ (unsigned long)(lh_now() * 1e6);
+	}
+	x = x * 6364136223846793005UL + 1442695040888963407UL;
+	return (x >> 11) / (double)(1UL << 53);
+}

@@ -33,6 +33,8 @@ int lh_utf8_valid(const char *s, size_t n);
 /* read a whole file or stream; NUL-terminated; NULL and errno on error */
 char *lh_read_file(const char *path, size_t *len);
 int lh_mkdirs(const char *path);         /* mkdir -p: 0, or -1 and errno */
+double lh_file_clock(const char *path);  /* the file system's now (touch + mtime), -1 */
+double lh_jitter(void);                  /* in [0, 1), for random pauses */
 char *lh_read_stream(FILE *f, size_t *len);
 /* random bytes as [0-9a-z] */
 void lh_random_name(char *buf, size_t n);
@@ -69,6 +71,9 @@ void lh_board_open(struct lh_board *b, const char *dir);
 int lh_board_init(const char *dir);
 /* NULL when id is a valid task id, else the reason */
 const char *lh_id_check(const char *id);
+/* The same rules for any name on the board (a queue, a cycle): NULL, or
+ * the reason without its subject ("may hold only ...") */
+const char *lh_name_check(const char *s);
 /* Read the current record of a task. Returns it (the caller owns it) and
  * its version; NULL with *status LH_NOTFOUND or LH_BADBOARD (reason
  * already printed when complain is set). */
