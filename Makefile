@@ -26,7 +26,7 @@ all: $(TOOLS)
 $(TOOLS): %: src/%.o liblonghaul.a
 	$(CC) $(LH_LDFLAGS) -o $@ $< liblonghaul.a $(LDLIBS)
 
-src/%.o: src/%.c src/longhaul.h
+src/%.o: src/%.c src/longhaul.h src/lh-llm.h
 	$(CC) $(LH_CFLAGS) -c -o $@ $<
 
 liblonghaul.a: $(LIBOBJ)

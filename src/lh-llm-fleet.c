@@ -1,0 +1,365 @@
+/* lh-llm-fleet.c: what the callers of a fleet share, in files under the
+ * board (or the state directory), correct without locks: the cool-down
+ * after a 429, the in-flight limit, the usage log with its prices, and
+ * the budget read from the log's running total.
+ *   usage/HOST.jsonl       one O_APPEND write(2) per call
+ *   usage/.HOST.jsonl.sum  offset and sums of that log's prefix: a cache,
+ *                          any reader may rewrite it (tmp + rename)
+ *   llm/cooldown           "retry at" time after a 429 (tmp + rename)
+ *   llm/inflight/          one file per caller; see llm_take_slot()
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <curl/curl.h>
+
+#include "longhaul.h"
+#include "lh-llm.h"
+
+/* ---- shared limits: cool-down and in-flight slots ---- */
+
+static int
+state_base(char *buf, size_t size)
+{
+	const char *b = getenv("LONGHAUL_BOARD"), *s = getenv("LONGHAUL_STATE"), *home;
+	struct stat st;
+
+	if (b && *b && stat(b, &st) == 0 && S_ISDIR(st.st_mode)) {
+		lh_path(buf, size, "%s", b);
+		return 0;
+	}
+	if (s && *s)
+		lh_path(buf, size, "%s", s);
+	else if ((home = getenv("HOME")) && *home)
+		lh_path(buf, size, "%s/.local/state/longhaul", home);
+	else
+		return -1;
+	return 0;
+}
+
+static int
+state_dir(char *buf, size_t size, const char *sub)
+{
+	char base[4096];
+
+	if (state_base(base, sizeof base) < 0)
+		return -1;
+	lh_path(buf, size, "%s/%s", base, sub);
+	return lh_mkdirs(buf);
+}
+
+/* Write a small file atomically: tmp + rename. */
+static int
+write_atomic(const char *path, const char *s)
+{
+	char tmp[4200], rnd[9];
+	int fd;
+	ssize_t n = strlen(s);
+
+	lh_random_name(rnd, sizeof rnd);
+	lh_path(tmp, sizeof tmp, "%s.%s.tmp", path, rnd);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+		return -1;
+	if (write(fd, s, n) != n || close(fd) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+double
+llm_cooldown_until(void)
+{
+	char dir[4096], path[4200], *s;
+	double t = 0;
+
+	if (state_dir(dir, sizeof dir, "llm") < 0)
+		return 0;
+	lh_path(path, sizeof path, "%s/cooldown", dir);
+	if ((s = lh_read_file(path, NULL))) {
+		t = atof(s);
+		free(s);
+	}
+	return t;
+}
+
+/* Tell every caller to hold off until `until` (wall clock: shared across
+ * hosts). Racing writers may leave the earlier time: a shorter pause,
+ * never a wrong one. */
+void
+llm_cooldown_set(double until)
+{
+	char dir[4096], path[4200], line[64];
+
+	if (until <= llm_cooldown_until() || state_dir(dir, sizeof dir, "llm") < 0)
+		return;
+	lh_path(path, sizeof path, "%s/cooldown", dir);
+	snprintf(line, sizeof line, "%.3f\n", until);
+	write_atomic(path, line);
+}
+
+void
+llm_sleep_s(double s)
+{
+	struct timespec ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+void
+llm_touch_slot(void)
+{
+	if (llm_slot_path[0])
+		lh_turn_touch(llm_slot_path);
+}
+
+void
+llm_release_slot(void)
+{
+	if (llm_slot_path[0])
+		lh_turn_give(llm_slot_path);
+	llm_slot_path[0] = 0;
+}
+
+/* a signal leaves no in-flight file behind */
+void
+llm_on_signal(int sig)
+{
+	if (llm_slot_path[0])
+		unlink(llm_slot_path);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Take one of `limit` in-flight slots shared by every process using this
+ * board or state directory: a turn (lh-turn.c) in llm/inflight, owned by
+ * this process. Returns -1 on deadline. */
+int
+llm_take_slot(struct call *c, int limit)
+{
+	char dir[4096];
+	int r;
+
+	if (limit <= 0 || state_dir(dir, sizeof dir, "llm/inflight") < 0)
+		return 0;
+	r = lh_turn_take(dir, limit, llm_env_number("LONGHAUL_SLOT_LEASE", 30),
+	    c->deadline, (long)getpid(), llm_slot_path, sizeof llm_slot_path);
+	if (r > 0)
+		return -1;
+	if (r < 0)
+		llm_slot_path[0] = 0;       /* no shared limit rather than no call */
+	return 0;
+}
+
+/* ---- usage log and prices ---- */
+
+static json_t *
+load_prices(void)
+{
+	char path[4096];
+	const char *share = getenv("LONGHAUL_SHARE");
+
+	lh_path(path, sizeof path, "%s/prices.json", share && *share ? share : LH_SHAREDIR);
+	return json_load_file(path, 0, NULL);
+}
+
+/* USD per million tokens: "provider:model", then "model", then the
+ * longest key that prefixes the model's name (dated versions). */
+double
+llm_cost(const struct call *c)
+{
+	json_t *prices = load_prices(), *p, *v;
+	const char *key, *best = NULL;
+	char full[512];
+	double usd = 0;
+
+	if (!prices)
+		return 0;
+	snprintf(full, sizeof full, "%s:%s", c->m.provider, c->m.name);
+	if (!(p = json_object_get(prices, full)) && !(p = json_object_get(prices, c->m.name))) {
+		json_object_foreach(prices, key, v)
+			if ((!strncmp(full, key, strlen(key)) || !strncmp(c->m.name, key, strlen(key))) && (!best || strlen(key) > strlen(best)))
+				best = key;
+		p = best ? json_object_get(prices, best) : NULL;
+	}
+	if (p)
+		usd = (c->input * json_number_value(json_object_get(p, "input")) +
+		    c->output * json_number_value(json_object_get(p, "output")) +
+		    c->cache_read * json_number_value(json_object_get(p, "cache_read")) +
+		    c->cache_write * json_number_value(json_object_get(p, "cache_write"))) / 1e6;
+	json_decref(prices);
+	return usd;
+}
+
+int
+lh_llm_usage_dir(char *buf, size_t size)
+{
+	return state_dir(buf, size, "usage");
+}
+
+static const char *
+outcome_name(int status)
+{
+	static const char *names[] = { "ok", "temporary", "usage", "permanent", "incomplete", "budget", "invalid" };
+
+	return status >= 0 && status <= 6 ? names[status] : "other";
+}
+
+void
+llm_log_usage(struct call *c, json_t *resp, int status)
+{
+	char dir[4096], path[4400], iso[32];
+	const char *v;
+	json_t *line;
+	char *s;
+	size_t n;
+	int fd;
+
+	if (lh_llm_usage_dir(dir, sizeof dir) < 0) {
+		lh_warn_errno("usage log directory");
+		return;
+	}
+	lh_path(path, sizeof path, "%s/%s.jsonl", dir, lh_hostname());
+	lh_iso_time(lh_now(), iso, sizeof iso);
+	line = json_pack("{s:s,s:f,s:s,s:I,s:s,s:s}", "time", iso, "ts", lh_now(), "host", lh_hostname(),
+	    "pid", (json_int_t)getpid(), "provider", c->m.provider, "model", c->m.name);
+	json_object_set_new(line, "role", c->opt->role ? json_string(c->opt->role) : json_null());
+	json_object_set_new(line, "task", (v = getenv("LONGHAUL_TASK")) && *v ? json_string(v) : json_null());
+	json_object_set_new(line, "agent", (v = getenv("LONGHAUL_AGENT")) && *v ? json_string(v) : json_null());
+	json_object_update(line, json_object_get(resp, "usage"));
+	json_object_set(line, "cost_usd", json_object_get(resp, "cost_usd"));
+	json_object_set(line, "latency_s", json_object_get(resp, "latency_s"));
+	json_object_set(line, "attempts", json_object_get(resp, "attempts"));
+	json_object_set_new(line, "outcome", json_string(outcome_name(status)));
+	if (c->request_id[0])
+		json_object_set_new(line, "request_id", json_string(c->request_id));
+	s = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	json_decref(line);
+	if (!s)
+		return;
+	n = strlen(s);
+	s[n] = '\n';
+	/* one write of one line: O_APPEND keeps lines whole on one host */
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0 ||
+	    write(fd, s, n + 1) != (ssize_t)(n + 1) || close(fd) != 0)
+		lh_warn_errno("%s", path);
+	free(s);
+}
+
+/* Sum one log from offset *off to its last whole line. */
+static void
+sum_log(const char *path, off_t *off, uint64_t *tokens, double *usd)
+{
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	json_t *j;
+
+	if (!(f = fopen(path, "r")))
+		return;
+	if (fseeko(f, *off, SEEK_SET) == 0)
+		while ((n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
+			*off += n;
+			if (!(j = json_loadb(line, n, 0, NULL)))
+				continue;
+			*tokens += json_integer_value(json_object_get(j, "input_tokens")) +
+			    json_integer_value(json_object_get(j, "output_tokens")) +
+			    json_integer_value(json_object_get(j, "cache_read_tokens")) +
+			    json_integer_value(json_object_get(j, "cache_write_tokens"));
+			*usd += json_number_value(json_object_get(j, "cost_usd"));
+			json_decref(j);
+		}
+	free(line);
+	fclose(f);
+}
+
+int
+lh_llm_usage_total(const char *dir, uint64_t *tokens, double *usd)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+	char path[4400], cache[4400], line[128], *s;
+	size_t len;
+
+	*tokens = 0;
+	*usd = 0;
+	if (!(d = opendir(dir)))
+		return -1;
+	while ((de = readdir(d))) {
+		unsigned long long ino = 0, t = 0;
+		long long off = 0;
+		double u = 0;
+		off_t o;
+
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len < 7 || strcmp(de->d_name + len - 6, ".jsonl"))
+			continue;
+		lh_path(path, sizeof path, "%s/%s", dir, de->d_name);
+		lh_path(cache, sizeof cache, "%s/.%s.sum", dir, de->d_name);
+		if (stat(path, &st) < 0)
+			continue;
+		if ((s = lh_read_file(cache, NULL))) {
+			if (sscanf(s, "%llu %lld %llu %lf", &ino, &off, &t, &u) != 4 ||
+			    ino != (unsigned long long)st.st_ino || off > (long long)st.st_size)
+				off = 0, t = 0, u = 0;
+			free(s);
+		}
+		o = off;
+		{
+			uint64_t t64 = t;
+
+			sum_log(path, &o, &t64, &u);
+			t = t64;
+		}
+		if (o != off) {
+			snprintf(line, sizeof line, "%llu %lld %llu %.9f\n",
+			    (unsigned long long)st.st_ino, (long long)o, t, u);
+			write_atomic(cache, line);
+		}
+		*tokens += t;
+		*usd += u;
+	}
+	closedir(d);
+	return 0;
+}
+
+int
+llm_budget_spent(char *err, size_t errsize)
+{
+	double max_usd = llm_env_number("LONGHAUL_BUDGET_USD", -1), usd;
+	double max_tokens = llm_env_number("LONGHAUL_BUDGET_TOKENS", -1);
+	char dir[4096];
+	uint64_t tokens;
+
+	if (max_usd < 0 && max_tokens < 0)
+		return 0;
+	if (lh_llm_usage_dir(dir, sizeof dir) < 0 || lh_llm_usage_total(dir, &tokens, &usd) < 0)
+		return 0;
+	if (max_usd >= 0 && usd >= max_usd) {
+		snprintf(err, errsize, "budget spent: $%.4f of $%.4f", usd, max_usd);
+		return 1;
+	}
+	if (max_tokens >= 0 && tokens >= max_tokens) {
+		snprintf(err, errsize, "budget spent: %llu of %.0f tokens", (unsigned long long)tokens, max_tokens);
+		return 1;
+	}
+	return 0;
+}
