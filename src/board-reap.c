@@ -41,34 +41,37 @@ static struct lh_board board;
 static double server_now;
 static int dry_run, status, requeued;
 
+/* One hint of claimed/, the file path named name. */
 static void
-reap(const char *id)
+reap(const char *path, const char *name)
 {
+	char id[LH_ID_MAX + 1], reason[160];
 	json_t *rec, *new;
 	const char *state;
 	double age;
 	long seconds;
-	int v, st, spent;
-	char reason[160];
+	int v, n, st, spent;
 
+	if (lh_hint_parse(name, id, sizeof id, &n) != 0)
+		return;
 	if (!(rec = lh_task_read(&board, id, &v, &st, 1))) {
-		if (st == LH_NOTFOUND) {
-			char hint[PATH_MAX];
-
-			lh_path(hint, sizeof hint, "%s/claimed/%s", board.dir, id);
-			unlink(hint);
-		} else if (!status)
+		if (st == LH_NOTFOUND)
+			unlink(path);
+		else if (!status)
 			status = st;
 		return;
 	}
 	state = json_string_value(json_object_get(rec, "state"));
-	if (strcmp(state, "claimed")) {
-		char hint[PATH_MAX];
-
-		lh_path(hint, sizeof hint, "%s/claimed/%s", board.dir, id);
-		lh_task_mend(&board, rec, hint);
-		json_decref(rec);
-		return;
+	if (strcmp(state, "claimed") ||
+	    json_integer_value(json_object_get(json_object_get(rec, "lease"), "token")) != n) {
+		/* not this claim's: mended only if made for this version or an
+		 * older one; one past it is a claim in flight, left alone */
+		if (!dry_run)
+			lh_task_mend(&board, rec, path);
+		if (strcmp(state, "claimed")) {
+			json_decref(rec);
+			return;
+		}
 	}
 	seconds = (long)json_integer_value(json_object_get(json_object_get(rec, "lease"), "seconds"));
 	age = lh_task_age(&board, id, v, server_now);
@@ -124,11 +127,11 @@ mend(const char *id, void *arg)
 static void
 sweep(const char *dir, int depth)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], id[LH_ID_MAX + 1];
 	struct dirent *d;
 	json_t *rec;
 	DIR *dp;
-	int st;
+	int st, n;
 
 	if (!(dp = opendir(dir)))
 		return;
@@ -139,10 +142,12 @@ sweep(const char *dir, int depth)
 		if (depth > 0) {
 			sweep(path, depth - 1);
 			rmdir(path);    /* only when empty */
-		} else if ((rec = lh_task_read(&board, d->d_name, NULL, &st, 0))) {
+		} else if (lh_hint_parse(d->d_name, id, sizeof id, &n) != 0) {
+			unlink(path);   /* not a hint at all */
+		} else if ((rec = lh_task_read(&board, id, NULL, &st, 0))) {
 			lh_task_mend(&board, rec, path);
 			json_decref(rec);
-		} else if (st == LH_NOTFOUND || st == LH_USAGE) {
+		} else if (st == LH_NOTFOUND) {
 			unlink(path);
 		}
 	}
@@ -206,8 +211,12 @@ main(int argc, char **argv)
 	if (!(dp = opendir(claimed)))
 		lh_die_errno(LH_BADBOARD, "%s", claimed);
 	while ((d = readdir(dp)))
-		if (d->d_name[0] != '.' && !lh_id_check(d->d_name))
-			reap(d->d_name);
+		if (d->d_name[0] != '.') {
+			char path[PATH_MAX];
+
+			lh_path(path, sizeof path, "%s/%s", claimed, d->d_name);
+			reap(path, d->d_name);
+		}
 	closedir(dp);
 	if (!dry_run) {
 		/* promote rings when it moved a task; a reap that found

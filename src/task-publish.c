@@ -101,7 +101,7 @@ make_record(json_t *in, const char *where, int *status)
 		return NULL;
 	lh_iso_time(lh_now(), when, sizeof when);
 	rec = json_object();
-	json_object_set_new(rec, "format", json_integer(LH_BOARD_FORMAT));
+	json_object_set_new(rec, "format", json_integer(LH_RECORD_FORMAT));
 	json_object_set_new(rec, "id", string_or_null(in, "id", NULL));
 	json_object_set_new(rec, "version", json_integer(1));
 	json_object_set_new(rec, "state", json_string("ready"));

@@ -219,7 +219,9 @@ main(int argc, char **argv)
 			lh_title_drop(&board, st == LH_OK ? rec : new);
 		if (st == LH_OK) {
 			lh_task_reindex(&board, rec, new);
-			if (a == DONE)
+			/* dependents wait for a done task and fail with a failed
+			 * one; if we die first, claimants and the reaper do it */
+			if (a == DONE || !strcmp(json_string_value(json_object_get(new, "state")), "failed"))
 				lh_board_promote(&board);
 			lh_board_ring(&board);
 			return 0;
