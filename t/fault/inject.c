@@ -10,17 +10,23 @@
  *	LH_FAULT_ERRNO  ENOSPC (default), EIO, EPERM, EACCES or EROFS
  *	LH_FAULT_HIT    a file to create when the fault is injected, so that
  *	                a test knows the run reached it
+ *	LH_FAULT_KILL   set: the process kills itself (SIGKILL) at that call
+ *	                instead, before making it
  *	LH_FAULT_EEXIST set to an errno name (EPERM): every link() that fails
  *	                with EEXIST reports that error instead, as sshfs does
+ *
+ * LH_FAULT_CALL=any counts every call of the kinds above.
  *
  * For write and fsync the path is the one the descriptor was opened on
  * (/proc/self/fd). Only calls on matching paths are counted, so that
  * writes to stderr or a pipe do not shift the numbering.
  */
 #define _GNU_SOURCE
+#pragma GCC diagnostic ignored "-Wnonnull-compare"
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +78,7 @@ fault(const char *call, int match)
 	const char *n = getenv("LH_FAULT_N");
 	int save = errno, fd;
 
-	if (!match || !want || strcmp(want, call) || !n)
+	if (!match || !want || (strcmp(want, call) && strcmp(want, "any")) || !n)
 		return 0;
 	if (++count != atol(n))
 		return 0;
@@ -87,6 +93,8 @@ fault(const char *call, int match)
 		}
 	}
 	(void)save;
+	if (getenv("LH_FAULT_KILL") && *getenv("LH_FAULT_KILL"))
+		kill(getpid(), SIGKILL);
 	errno = errno_named(getenv("LH_FAULT_ERRNO"), ENOSPC);
 	return 1;
 }
@@ -99,8 +107,7 @@ ssize_t
 write(int fd, const void *buf, size_t n)
 {
 	REAL(ssize_t, write, (int, const void *, size_t));
-	if (getenv("LH_FAULT_CALL") && !strcmp(getenv("LH_FAULT_CALL"), "write") &&
-	    fault("write", fd_matches(fd)))
+	if (getenv("LH_FAULT_CALL") && fault("write", fd_matches(fd)))
 		return -1;
 	return real_write(fd, buf, n);
 }
@@ -109,8 +116,7 @@ int
 fsync(int fd)
 {
 	REAL(int, fsync, (int));
-	if (getenv("LH_FAULT_CALL") && !strcmp(getenv("LH_FAULT_CALL"), "fsync") &&
-	    fault("fsync", fd_matches(fd)))
+	if (getenv("LH_FAULT_CALL") && fault("fsync", fd_matches(fd)))
 		return -1;
 	return real_fsync(fd);
 }
