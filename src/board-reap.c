@@ -54,10 +54,8 @@ reap(const char *path, const char *name)
 
 	if (lh_hint_parse(name, id, sizeof id, &n) != 0)
 		return;
-	if (!(rec = lh_task_read(&board, id, &v, &st, 1))) {
-		if (st == LH_NOTFOUND)
-			unlink(path);
-		else if (!status)
+	if (!(rec = lh_task_read(&board, id, &v, &st, 2))) {
+		if (st != LH_NOTFOUND && !status)       /* NOTFOUND: no claim's */
 			status = st;
 		return;
 	}
@@ -129,6 +127,7 @@ sweep(const char *dir, int depth)
 {
 	char path[PATH_MAX], id[LH_ID_MAX + 1];
 	struct dirent *d;
+	struct stat sb;
 	json_t *rec;
 	DIR *dp;
 	int st, n;
@@ -147,7 +146,12 @@ sweep(const char *dir, int depth)
 		} else if ((rec = lh_task_read(&board, id, NULL, &st, 0))) {
 			lh_task_mend(&board, rec, path);
 			json_decref(rec);
-		} else if (st == LH_NOTFOUND) {
+		} else if (st == LH_NOTFOUND && (n != 1 || (lstat(path, &sb) == 0 &&
+		    server_now - sb.st_mtime > 3600))) {
+			/* only a publish makes a hint before its task exists,
+			 * ID@1: one that died before its link an hour ago (one
+			 * slower than that has its task indexed again by the
+			 * next board-reap -f) */
 			unlink(path);
 		}
 	}

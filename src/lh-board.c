@@ -388,8 +388,10 @@ lh_task_read(struct lh_board *b, const char *id, int *version, int *status, int 
 		return NULL;
 	}
 	if ((v = current_version(b, id, status)) < 0) {
-		if (complain && *status == LH_NOTFOUND)
+		if (complain == 1 && *status == LH_NOTFOUND)
 			lh_warn("task %s: no such task", id);
+		else if (*status == LH_NOTFOUND)
+			;
 		else if (complain)
 			lh_warn_errno("task %s", id);
 		return NULL;
@@ -771,11 +773,8 @@ promote_once(struct lh_board *b, int *moved)
 		if (d->d_name[0] == '.' || lh_hint_parse(d->d_name, id, sizeof id, &n) != 0)
 			continue;
 		lh_path(path, sizeof path, "%s/%s", dir, d->d_name);
-		if (!(rec = lh_task_read(b, id, &v, &st, 0))) {
-			if (st == LH_NOTFOUND)
-				unlink(path);
-			continue;
-		}
+		if (!(rec = lh_task_read(b, id, &v, &st, 0)))
+			continue;       /* NOTFOUND: a publish in flight */
 		if (!strcmp(json_string_value(json_object_get(rec, "state")), "ready") &&
 		    (dep = lh_task_deps_failed(b, rec))) {
 			if (fail_dependent(b, rec, v, dep) == LH_OK)

@@ -76,8 +76,8 @@ const char *lh_id_check(const char *id);
  * the reason without its subject ("may hold only ...") */
 const char *lh_name_check(const char *s);
 /* Read the current record of a task. Returns it (the caller owns it) and
- * its version; NULL with *status LH_NOTFOUND or LH_BADBOARD (reason
- * already printed when complain is set). */
+ * its version; NULL with *status LH_NOTFOUND, LH_BADBOARD or LH_SYSERR
+ * (reason printed when complain is 1; when 2, unless LH_NOTFOUND). */
 json_t *lh_task_read(struct lh_board *b, const char *id, int *version,
     int *status, int complain);
 /* Every version of a task, oldest first, as a JSON array. */

@@ -107,16 +107,11 @@ try_claim(const char *hint, const char *name, json_t **claimed)
 
 	if (lh_hint_parse(name, id, sizeof id, &n) != 0)
 		return 0;               /* not a hint: not ours to judge */
-	if (!(rec = lh_task_read(&board, id, &v, &st, 0))) {
-		if (st == LH_NOTFOUND)
-			unlink(hint);           /* a hint without a task */
-		else if (st == LH_BADBOARD)
-			lh_warn("task %s: corrupt record, skipped (see task-show %s)", id, id);
-		else if (st == LH_SYSERR) {
-			lh_warn_errno("task %s", id);
-			return -1;
-		}
-		return 0;
+	if (!(rec = lh_task_read(&board, id, &v, &st, 2))) {
+		/* NOTFOUND: a publish in flight (its hint comes before its
+		 * link), or one that died; board-reap -f clears those.
+		 * BADBOARD: said, skipped; the rest of the board works */
+		return st == LH_SYSERR ? -1 : 0;
 	}
 	if (strcmp(json_string_value(json_object_get(rec, "state")), "ready") ||
 	    !lh_task_deps_done(&board, rec)) {

@@ -73,7 +73,7 @@ list(const char *id)
 	int st;
 	size_t n;
 
-	if (!(rec = lh_task_read(&board, id, NULL, &st, 1))) {
+	if (!(rec = lh_task_read(&board, id, NULL, &st, 2))) {
 		if (st != LH_NOTFOUND)      /* a publisher died mid-way: not a task */
 			status = st;
 		return;

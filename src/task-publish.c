@@ -196,7 +196,10 @@ publish(json_t *in, const char *where)
 				lh_title_drop(&board, rec);
 			goto out;
 		}
-		status = lh_task_cas(&board, id, 0, rec);
+		/* the hint first, like a claim's: a task never exists that
+		 * no index shows, whenever we die */
+		if ((status = lh_hint_make(&board, rec)) == LH_OK)
+			status = lh_task_cas(&board, id, 0, rec);
 		if (status == LH_OK)
 			break;
 		if (!allow_duplicate)
