@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 cc -shared -fPIC -o "$TRASH/inject.so" "$T_DIR/fault/inject.c" -ldl 2>"$TRASH/cc.err" ||
 	skip_all 'no C compiler for the fault shim'
-plan 6
+plan 8
 
 # one board per step: claim with a one-second lease, killed at call N
 n=1
@@ -35,6 +35,26 @@ while [ $n -lt "$last" ]; do
 done
 expect_eq 'after one plain board-reap the task is claimable, whenever the claimant died' '' "$bad"
 expect_eq 'and the reaper said nothing wrong' '' "$(cat "$TRASH/reap.err" "$TRASH/claim.err")"
+
+# a publisher killed at any step: its task is there and claimable, or
+# not there at all
+n=1 bad=
+while [ $n -lt 200 ]; do
+	b=$TRASH/p$n
+	board-init -b "$b" >/dev/null
+	rm -f "$TRASH/hit"
+	LD_PRELOAD=$TRASH/inject.so LH_FAULT_CALL=any LH_FAULT_N=$n LH_FAULT_KILL=1 \
+		LH_FAULT_PATH=$b LH_FAULT_HIT=$TRASH/hit task-publish -b "$b" -i p 'Published' >/dev/null 2>&1
+	[ -e "$TRASH/hit" ] || break
+	if task-show -b "$b" p >/dev/null 2>&1; then
+		task-claim -b "$b" >/dev/null 2>&1 || bad="$bad $n"
+	else
+		[ "$(task-ls -b "$b" 2>&1)" = '' ] || bad="$bad $n"
+	fi
+	n=$((n + 1))
+done
+expect_eq 'a publisher was killed at every step' 1 "$([ $n -gt 3 ] && echo 1)"
+expect_eq 'leaving its task claimable or absent, never stuck' '' "$bad"
 
 # a claim in flight: its hint is made, its version not yet written
 board-init >/dev/null

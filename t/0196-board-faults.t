@@ -124,7 +124,13 @@ $what the retry exits $r2: $(cat "$TRASH/err2")"
 		done
 	done
 done
-plan 2
+plan 4
 expect_eq 'every fault handled as documented' '' "$fails"
 expect_eq 'and there were many' yes "$([ $runs -gt 100 ] && echo yes)"
 diag "$runs runs, each with one call failing"
+
+# a waiting claimant whose write fails stops with 6, it does not spin
+rm -rf "$TRASH/b" && cp -a "$TRASH/tpl.claim" "$TRASH/b"
+expect_code 6 'task-claim -w with a full disk exits 6' -- env LD_PRELOAD="$TRASH/inject.so" \
+	LH_FAULT_CALL=write LH_FAULT_N=1 LH_FAULT_PATH="$TRASH/b" timeout 20 task-claim -b "$TRASH/b" -w 0
+expect_match 'saying so in one line' "^task-claim: $TRASH/b/tmp/[^:]*: No space left on device$" "$TRASH/err"
