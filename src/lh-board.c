@@ -720,16 +720,21 @@ lh_task_reindex(struct lh_board *b, json_t *old, json_t *rec)
 			unlink(from[i]);
 }
 
-void
+int
 lh_task_mend(struct lh_board *b, json_t *rec, const char *found)
 {
 	char to[PATH_MAX];
+	int changed = 0;
 
 	wanted_hint(b, rec, to, sizeof to);
-	if (to[0] && (!found || strcmp(found, to)) && add_hint(to) != 0)
-		return;
-	if (found && strcmp(found, to) && superseded(found, rec))
-		unlink(found);
+	if (to[0] && (!found || strcmp(found, to)) && access(to, F_OK) != 0) {
+		if (add_hint(to) != 0)
+			return 0;
+		changed = 1;
+	}
+	if (found && strcmp(found, to) && superseded(found, rec) && unlink(found) == 0)
+		changed = 1;
+	return changed;
 }
 
 /* Fail rec for good because its dependency dep failed. */
@@ -779,10 +784,9 @@ promote_once(struct lh_board *b, int *moved)
 		    (dep = lh_task_deps_failed(b, rec))) {
 			if (fail_dependent(b, rec, v, dep) == LH_OK)
 				failed = *moved = 1;
-		} else if (strcmp(json_string_value(json_object_get(rec, "state")), "ready") ||
-		    n != v || lh_task_deps_done(b, rec)) {
-			lh_task_mend(b, rec, path);
-			*moved = 1;
+		} else if ((strcmp(json_string_value(json_object_get(rec, "state")), "ready") ||
+		    n != v || lh_task_deps_done(b, rec)) && lh_task_mend(b, rec, path)) {
+			*moved = 1;     /* only then: a bell for nothing makes waiters spin */
 		}
 		json_decref(rec);
 	}

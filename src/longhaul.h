@@ -115,8 +115,8 @@ void lh_task_reindex(struct lh_board *b, json_t *old, json_t *rec);
 /* Mend the index after finding the hint found (may be NULL) for rec, read
  * as current: make the hint rec wants, then remove found if it is another
  * and was made for rec's version or an older one (never one past it: a
- * claim in flight). */
-void lh_task_mend(struct lh_board *b, json_t *rec, const char *found);
+ * claim in flight). 1 when it made or removed a hint, else 0. */
+int lh_task_mend(struct lh_board *b, json_t *rec, const char *found);
 /* Are all of rec's dependencies done? */
 int lh_task_deps_done(struct lh_board *b, json_t *rec);
 /* The id of a dependency of rec that failed for good, or NULL. */
