@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 cc -shared -fPIC -o "$TRASH/inject.so" "$T_DIR/fault/inject.c" -ldl 2>"$TRASH/cc.err" ||
 	skip_all 'no C compiler for the fault shim'
-plan 8
+plan 9
 
 # one board per step: claim with a one-second lease, killed at call N
 n=1
@@ -68,3 +68,23 @@ touch "$TRASH/start"
 wait_for 10 '[ $(( $(date +%s) - $(stat -c %Y "$TRASH/start") )) -ge 2 ]'
 expect_eq 'and the claim that lands there is reaped when its lease runs out' f "$(board-reap)"
 expect_eq 'the task is ready again' ready "$(task-show -f state f)"
+
+# a reaper removing a stale claimed hint while a claim lands: a release
+# killed before moving its hint leaves claimed/ stale; the reaper, stopped
+# just before it removes that hint, resumes after a new claim
+board-init -b "$TRASH/r" >/dev/null
+task-publish -b "$TRASH/r" -i z 'Raced' >/dev/null
+set -- $(task-claim -b "$TRASH/r")
+LD_PRELOAD=$TRASH/inject.so LH_FAULT_CALL=rename LH_FAULT_N=1 LH_FAULT_KILL=1 \
+	LH_FAULT_PATH="$TRASH/r" task-update -b "$TRASH/r" -t "$2" release z 2>/dev/null
+rm -f "$TRASH/hit"
+LD_PRELOAD=$TRASH/inject.so LH_FAULT_CALL=unlink LH_FAULT_N=1 LH_FAULT_STOP=1 \
+	LH_FAULT_PATH="$TRASH/r/claimed/" LH_FAULT_HIT="$TRASH/hit" board-reap -b "$TRASH/r" >/dev/null &
+reaper=$!
+wait_for 20 '[ -e "$TRASH/hit" ] && ps -o stat= -p $reaper | grep -q T' || not_ok 'the reaper did not stop'
+task-claim -b "$TRASH/r" -l 1 >"$TRASH/c2"
+kill -CONT $reaper
+wait $reaper
+touch "$TRASH/start"
+wait_for 10 '[ $(( $(date +%s) - $(stat -c %Y "$TRASH/start") )) -ge 2 ]'
+expect_eq 'the claim that landed meanwhile is reaped when its lease runs out' z "$(board-reap -b "$TRASH/r")"

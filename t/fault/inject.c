@@ -12,6 +12,9 @@
  *	                a test knows the run reached it
  *	LH_FAULT_KILL   set: the process kills itself (SIGKILL) at that call
  *	                instead, before making it
+ *	LH_FAULT_STOP   set: the process stops itself (SIGSTOP) at that call,
+ *	                and makes it once continued: a test can act between
+ *	                two steps of a tool
  *	LH_FAULT_EEXIST set to an errno name (EPERM): every link() that fails
  *	                with EEXIST reports that error instead, as sshfs does
  *
@@ -92,9 +95,13 @@ fault(const char *call, int match)
 			close(fd);
 		}
 	}
-	(void)save;
 	if (getenv("LH_FAULT_KILL") && *getenv("LH_FAULT_KILL"))
 		kill(getpid(), SIGKILL);
+	if (getenv("LH_FAULT_STOP") && *getenv("LH_FAULT_STOP")) {
+		kill(getpid(), SIGSTOP);
+		errno = save;
+		return 0;
+	}
 	errno = errno_named(getenv("LH_FAULT_ERRNO"), ENOSPC);
 	return 1;
 }
