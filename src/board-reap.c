@@ -8,7 +8,13 @@
  *
  * Requeuing is a compare-and-swap like any other write: of several
  * reapers, or of a reaper and the late owner's "done", exactly one wins.
- * A task whose attempts are used up fails for good instead.
+ * A task whose attempts are used up fails for good instead, and so do the
+ * waiting tasks that depend on a task failed for good (lh_board_promote).
+ *
+ * Every claimed task has its hint claimed/ID@TOKEN (made before the claim;
+ * see lh-board.c), so reading claimed/ finds them all. A hint there that
+ * is not its task's current claim is mended, unless it is numbered past
+ * the current version: a claim in flight, left alone.
  *
  * -f also walks every task: it rebuilds the index hints from the records
  * (after a crash, or an administrator's hand edit), and removes temporary

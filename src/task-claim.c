@@ -8,6 +8,11 @@
  * few hundred entries at most, starting at a random entry so that racers
  * spread out instead of colliding on the first name.
  *
+ * The hint claimed/ID@TOKEN is made before the link that claims, so the
+ * reaper finds every claim, whenever the claimant dies (the invariant is
+ * in lh-board.c). A system error ends the claim with status 6: "nothing
+ * to claim" (1) is said only when there was nothing.
+ *
  * Prints the id, then the fencing token (the claim's version) that every
  * later write by the owner must present. With -w it waits: inotify tells
  * of local changes, and it polls with backoff for what inotify cannot see

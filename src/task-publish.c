@@ -3,7 +3,8 @@
  * One task from the options, or with -j one per line of JSON on stdin
  * (options then give the defaults), the new ids printed one per line.
  * A record appears whole or not at all: it is written to tmp/ and linked
- * into place as version 1 (see lh-board.c).
+ * into place as version 1 (see lh-board.c). Its hint is made before that
+ * link, so that no task exists which no index shows, whenever we die.
  *
  * Guard rails for planners are here, not in a prompt: a task with the
  * same title in the same area as one not failed is refused (the name is
