@@ -468,7 +468,7 @@ lh_create_exclusive(struct lh_board *b, const char *dest, const char *text)
 	int r, e;
 
 	if (write_tmp(b, text, strlen(text), tmp, sizeof tmp) != 0) {
-		lh_warn_errno("%s", tmp);
+		lh_warn_errno("%s: writing %s", dest, tmp);
 		return LH_SYSERR;
 	}
 	r = link(tmp, dest);

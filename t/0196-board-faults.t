@@ -133,4 +133,4 @@ diag "$runs runs, each with one call failing"
 rm -rf "$TRASH/b" && cp -a "$TRASH/tpl.claim" "$TRASH/b"
 expect_code 6 'task-claim -w with a full disk exits 6' -- env LD_PRELOAD="$TRASH/inject.so" \
 	LH_FAULT_CALL=write LH_FAULT_N=1 LH_FAULT_PATH="$TRASH/b" timeout 20 task-claim -b "$TRASH/b" -w 0
-expect_match 'saying so in one line' "^task-claim: $TRASH/b/tmp/[^:]*: No space left on device$" "$TRASH/err"
+expect_match 'saying so in one line' "^task-claim: $TRASH/b/tasks/[0-9a-f]*/c/000002.json: writing $TRASH/b/tmp/[^:]*: No space left on device$" "$TRASH/err"
