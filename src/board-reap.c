@@ -54,6 +54,8 @@ reap(const char *path, const char *name)
 	char id[LH_ID_MAX + 1], reason[160];
 	json_t *rec, *new;
 	const char *state;
+	const char *agent;
+	json_int_t max;
 	double age;
 	long seconds;
 	int v, n, st, spent;
@@ -77,16 +79,19 @@ reap(const char *path, const char *name)
 			return;
 		}
 	}
-	seconds = (long)json_integer_value(json_object_get(json_object_get(rec, "lease"), "seconds"));
+	if ((seconds = (long)json_integer_value(json_object_get(json_object_get(rec, "lease"), "seconds"))) <= 0)
+		seconds = 600;  /* the default lease, for a record without one */
 	age = lh_task_age(&board, id, v, server_now);
 	if (age < 0 || age <= seconds) {
 		json_decref(rec);
 		return;
 	}
-	spent = json_integer_value(json_object_get(rec, "attempts")) >=
-	    json_integer_value(json_object_get(rec, "max_attempts"));
+	/* any valid record: a field the tools write may be missing */
+	max = json_integer_value(json_object_get(rec, "max_attempts"));
+	spent = json_integer_value(json_object_get(rec, "attempts")) >= (max > 0 ? max : 3);
+	agent = json_string_value(json_object_get(json_object_get(rec, "owner"), "agent"));
 	snprintf(reason, sizeof reason, "lease of %s expired (%.0f s without a heartbeat)",
-	    json_string_value(json_object_get(json_object_get(rec, "owner"), "agent")), age);
+	    agent ? agent : "unknown", age);
 	if (dry_run) {
 		printf("%s\n", id);
 		json_decref(rec);

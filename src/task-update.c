@@ -62,6 +62,9 @@ apply(enum action a, const char *id, json_t *rec, json_t *fields, json_t *commit
 	json_int_t attempts = json_integer_value(json_object_get(rec, "attempts"));
 	json_int_t max = json_integer_value(json_object_get(rec, "max_attempts"));
 
+	if (max <= 0)
+		max = 3;        /* the default, for a record without it */
+
 	json_object_set_new(new, "event", json_string(actions[a]));
 	json_object_set_new(new, "by", lh_whoami());
 	switch (a) {

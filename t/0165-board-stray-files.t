@@ -3,7 +3,7 @@
 # task's directory, whatever its number, neither hangs the tools nor
 # overflows a counter; and task-ls lists any valid record as one row
 . "$(dirname "$0")/lib.sh"
-plan 12
+plan 14
 board-init >/dev/null
 task-publish -i s 'Strays' >/dev/null
 task-update -V 1 -e '{"priority":7}' edit s
@@ -39,3 +39,15 @@ ln "$LONGHAUL_BOARD/tmp/y" "$d/000002.json"
 task-ls >"$TRASH/ls"
 expect_eq 'task-ls prints it on one row, escaped' 'nl ready work 5 0/3 - two\nlines' \
 	"$(grep '^nl ' "$TRASH/ls" | tr -s ' ')"
+
+# a bare claimed record (no owner, attempts, max_attempts, lease seconds)
+# is reaped like any other
+task-publish -i bc 'Bare claim' >/dev/null
+d=$(ls -d "$LONGHAUL_BOARD"/tasks/*/bc)
+jq -c '{format, id, version: 2, state: "claimed", kind, title, lease: {token: 2}}' "$d/000001.json" >"$LONGHAUL_BOARD/tmp/z"
+ln "$LONGHAUL_BOARD/tmp/z" "$d/000002.json"
+touch -d '@'$(( $(date +%s) - 700 )) "$d/000002.json"
+: >"$LONGHAUL_BOARD/claimed/bc@2"
+expect_code 0 'board-reap requeues a bare claimed record' -- board-reap
+expect_eq 'after the default lease, for another attempt' 'ready lease of unknown expired' \
+	"$(task-show bc | jq -r '[.state, .reason] | join(" ")' | sed 's/ (.*//')"
