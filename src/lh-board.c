@@ -502,7 +502,9 @@ lh_create_exclusive(struct lh_board *b, const char *dest, const char *text)
 static void
 sync_after_link(const char *id, int v, const char *dir)
 {
-	if (fsync_path(dir) != 0)
+	/* EINVAL: a filesystem that cannot sync a directory (some FUSE
+	 * ones); nothing to warn about on each write */
+	if (fsync_path(dir) != 0 && errno != EINVAL && errno != ENOTSUP)
 		lh_warn_errno("task %s: version %d written, but fsync of %s failed "
 		    "(the change is made; a crash of the machine may lose it)", id, v, dir);
 }
