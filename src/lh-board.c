@@ -407,8 +407,11 @@ lh_task_history(struct lh_board *b, const char *id, int *status)
 	json_t *all, *rec;
 	int v, last, st;
 
-	if ((last = current_version(b, id, status)) < 0)
+	if ((last = current_version(b, id, status)) < 0) {
+		if (*status == LH_SYSERR)
+			lh_warn_errno("task %s", id);
 		return NULL;
+	}
 	*status = LH_OK;
 	all = json_array();
 	for (v = 1; v <= last; v++) {
