@@ -8,7 +8,13 @@
  *
  * Requeuing is a compare-and-swap like any other write: of several
  * reapers, or of a reaper and the late owner's "done", exactly one wins.
- * A task whose attempts are used up fails for good instead.
+ * A task whose attempts are used up fails for good instead, and so do the
+ * waiting tasks that depend on a task failed for good (lh_board_promote).
+ *
+ * Every claimed task has its hint claimed/ID@TOKEN (made before the claim;
+ * see lh-board.c), so reading claimed/ finds them all. A hint there that
+ * is not its task's current claim is mended, unless it is numbered past
+ * the current version: a claim in flight, left alone.
  *
  * -f also walks every task: it rebuilds the index hints from the records
  * (after a crash, or an administrator's hand edit), and removes temporary
@@ -41,45 +47,51 @@ static struct lh_board board;
 static double server_now;
 static int dry_run, status, requeued;
 
+/* One hint of claimed/, the file path named name. */
 static void
-reap(const char *id)
+reap(const char *path, const char *name)
 {
+	char id[LH_ID_MAX + 1], reason[160];
 	json_t *rec, *new;
 	const char *state;
+	const char *agent;
+	json_int_t max;
 	double age;
 	long seconds;
-	int v, st, spent;
-	char reason[160];
+	int v, n, st, spent;
 
-	if (!(rec = lh_task_read(&board, id, &v, &st, 1))) {
-		if (st == LH_NOTFOUND) {
-			char hint[PATH_MAX];
-
-			lh_path(hint, sizeof hint, "%s/claimed/%s", board.dir, id);
-			unlink(hint);
-		} else if (!status)
+	if (lh_hint_parse(name, id, sizeof id, &n) != 0)
+		return;
+	if (!(rec = lh_task_read(&board, id, &v, &st, 2))) {
+		if (st != LH_NOTFOUND && !status)       /* NOTFOUND: no claim's */
 			status = st;
 		return;
 	}
 	state = json_string_value(json_object_get(rec, "state"));
-	if (strcmp(state, "claimed")) {
-		char hint[PATH_MAX];
-
-		lh_path(hint, sizeof hint, "%s/claimed/%s", board.dir, id);
-		lh_task_mend(&board, rec, hint);
-		json_decref(rec);
-		return;
+	if (strcmp(state, "claimed") ||
+	    json_integer_value(json_object_get(json_object_get(rec, "lease"), "token")) != n) {
+		/* not this claim's: mended only if made for this version or an
+		 * older one; one past it is a claim in flight, left alone */
+		if (!dry_run)
+			lh_task_mend(&board, rec, path);
+		if (strcmp(state, "claimed")) {
+			json_decref(rec);
+			return;
+		}
 	}
-	seconds = (long)json_integer_value(json_object_get(json_object_get(rec, "lease"), "seconds"));
+	if ((seconds = (long)json_integer_value(json_object_get(json_object_get(rec, "lease"), "seconds"))) <= 0)
+		seconds = 600;  /* the default lease, for a record without one */
 	age = lh_task_age(&board, id, v, server_now);
 	if (age < 0 || age <= seconds) {
 		json_decref(rec);
 		return;
 	}
-	spent = json_integer_value(json_object_get(rec, "attempts")) >=
-	    json_integer_value(json_object_get(rec, "max_attempts"));
+	/* any valid record: a field the tools write may be missing */
+	max = json_integer_value(json_object_get(rec, "max_attempts"));
+	spent = json_integer_value(json_object_get(rec, "attempts")) >= (max > 0 ? max : 3);
+	agent = json_string_value(json_object_get(json_object_get(rec, "owner"), "agent"));
 	snprintf(reason, sizeof reason, "lease of %s expired (%.0f s without a heartbeat)",
-	    json_string_value(json_object_get(json_object_get(rec, "owner"), "agent")), age);
+	    agent ? agent : "unknown", age);
 	if (dry_run) {
 		printf("%s\n", id);
 		json_decref(rec);
@@ -124,11 +136,12 @@ mend(const char *id, void *arg)
 static void
 sweep(const char *dir, int depth)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], id[LH_ID_MAX + 1];
 	struct dirent *d;
+	struct stat sb;
 	json_t *rec;
 	DIR *dp;
-	int st;
+	int st, n;
 
 	if (!(dp = opendir(dir)))
 		return;
@@ -139,10 +152,17 @@ sweep(const char *dir, int depth)
 		if (depth > 0) {
 			sweep(path, depth - 1);
 			rmdir(path);    /* only when empty */
-		} else if ((rec = lh_task_read(&board, d->d_name, NULL, &st, 0))) {
+		} else if (lh_hint_parse(d->d_name, id, sizeof id, &n) != 0) {
+			unlink(path);   /* not a hint at all */
+		} else if ((rec = lh_task_read(&board, id, NULL, &st, 0))) {
 			lh_task_mend(&board, rec, path);
 			json_decref(rec);
-		} else if (st == LH_NOTFOUND || st == LH_USAGE) {
+		} else if (st == LH_NOTFOUND && (n != 1 || (lstat(path, &sb) == 0 &&
+		    server_now - sb.st_mtime > 3600))) {
+			/* only a publish makes a hint before its task exists,
+			 * ID@1: one that died before its link an hour ago (one
+			 * slower than that has its task indexed again by the
+			 * next board-reap -f) */
 			unlink(path);
 		}
 	}
@@ -206,8 +226,12 @@ main(int argc, char **argv)
 	if (!(dp = opendir(claimed)))
 		lh_die_errno(LH_BADBOARD, "%s", claimed);
 	while ((d = readdir(dp)))
-		if (d->d_name[0] != '.' && !lh_id_check(d->d_name))
-			reap(d->d_name);
+		if (d->d_name[0] != '.') {
+			char path[PATH_MAX];
+
+			lh_path(path, sizeof path, "%s/%s", claimed, d->d_name);
+			reap(path, d->d_name);
+		}
 	closedir(dp);
 	if (!dry_run) {
 		/* promote rings when it moved a task; a reap that found

@@ -4,14 +4,20 @@
  *
  *	tasks/SHARD/ID/000001.json, 000002.json, ...
  *
- * The highest version is the task's state. A write is a compare-and-swap:
- * the writer read version N, writes its record to tmp/, and link()s it
- * to version N+1. link() fails when N+1 exists, so of two writers that
- * read the same N exactly one wins, on a local filesystem and on NFS, and
- * no lock exists that a dead process could hold. Since NFS may report
- * failure for a link that succeeded (a retransmitted request), a failed
- * link is judged by looking: the destination is ours when it has our temp
- * file's inode.
+ * Versions are contiguous from 1 and the highest is the task's state; a
+ * file whose number does not continue that run is a stray, never a
+ * version (so one file named 2000000000.json costs nothing). A write is
+ * a compare-and-swap: the writer read version N, writes its record to
+ * tmp/, and link()s it to version N+1. link() fails when N+1 exists, so
+ * of two writers that read the same N exactly one wins, on a local
+ * filesystem and on NFS, and no lock exists that a dead process could
+ * hold. Since NFS may report failure for a link that succeeded (a
+ * retransmitted request), and sshfs reports EPERM for one that lost, a
+ * failed link is judged by looking: the destination is ours when it has
+ * our temp file's inode, somebody else's when it exists with another,
+ * and the error is real only when it does not exist. Once the link is
+ * made the change has happened and is reported as made, even when the
+ * fsync of the directory after it fails (said in a warning).
  *
  * A claim is such a write, and the claim's version is its fencing token:
  * a later write by the owner must find the task still claimed with that
@@ -26,15 +32,32 @@
  * Finding work must not cost more as the board grows, so empty files
  * named after tasks serve as indexes, sharded by a hash of the id:
  *
- *	ready/KIND/PRIORITY/SHARD/ID   claimable (dependencies done)
- *	waiting/ID                     ready but waiting for dependencies
- *	claimed/ID                     claimed; the reaper looks only here
+ *	ready/KIND/PRIORITY/SHARD/ID@V  claimable (dependencies done)
+ *	waiting/ID@V                    ready but waiting for dependencies
+ *	claimed/ID@T                    claimed with token T; the reaper
+ *	                                looks only here
  *
- * The record is the truth and an index entry only a hint: whoever finds a
- * hint that disagrees with its record mends it, and board-reap -f
- * rebuilds them all. Every transition writes the record first, then adds
- * the new hint, then removes the old one, so a crash between the steps
- * leaves a stale hint (mended when found) and never a lost task.
+ * where V is the version the hint was made for. The record is the truth
+ * and a hint only a pointer to it, and each hint's name is unique to one
+ * version (or one claim), which is what makes the following hold.
+ *
+ * Invariant: every task whose current record is claimed has its hint
+ * claimed/ID@T, T its token; and every ready task has a hint in one of the
+ * three indexes, each of which somebody scans (claimants ready/, promote
+ * waiting/, the reaper claimed/). Why:
+ *   - A claimant makes claimed/ID@(N+1) before the link that makes
+ *     version N+1; racing claimants of N make the same name, which is
+ *     right for whichever wins.
+ *   - A hint is removed only by a process that has read a current
+ *     version at or past the hint's number, whose record wants another
+ *     hint, and only after making that hint (lh_task_mend, reindex). A
+ *     hint numbered past the current version (a claim in flight) is never
+ *     removed. Versions only grow and no later version can take back a
+ *     token, so a hint so judged can never be wanted again: no removal
+ *     races a claim, and a writer killed between any two steps leaves an
+ *     extra hint, never a task without one.
+ * Every transition writes the record first, then adds the new hint, then
+ * removes the old one (one rename where it can).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -201,7 +224,7 @@ lh_board_open(struct lh_board *b, const char *dir)
 	if (!(text = lh_read_file(path, NULL))) {
 		if (errno == ENOENT)
 			lh_die(LH_BADBOARD, "%s: not a board (no format file; see board-init)", b->dir);
-		lh_die_errno(LH_BADBOARD, "%s", path);
+		lh_die_errno(LH_SYSERR, "%s", path);
 	}
 	if (sscanf(text, "longhaul-board %d", &format) != 1)
 		lh_die(LH_BADBOARD, "%s: not a longhaul board format file", path);
@@ -211,31 +234,66 @@ lh_board_open(struct lh_board *b, const char *dir)
 		    b->dir, format, LH_BOARD_FORMAT);
 }
 
-/* Highest version present: readdir, then look one past it, since a
- * directory listing on NFS may be older than the open() that follows. */
+/* The number of a version file's name, or 0 when name is not one:
+ * digits and ".json", from 1 to 999999999 (no overflow past v + 1). */
+static int
+version_of(const char *name)
+{
+	long n = 0;
+	const char *p;
+
+	for (p = name; *p >= '0' && *p <= '9'; p++)
+		if ((n = n * 10 + (*p - '0')) > 999999999L)
+			return 0;
+	return p > name && !strcmp(p, ".json") ? (int)n : 0;
+}
+
+/* The current version: versions are contiguous from 1, so it is the end
+ * of the run 1, 2, ... that the listing holds (a file past a gap is a
+ * stray, whatever its number), then looked up one past it, since a
+ * directory listing on NFS may be older than the lookups that follow. */
 static int
 current_version(struct lh_board *b, const char *id, int *status)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
+	unsigned char *seen = NULL;
+	size_t cap = 0, nums = 0, i;
+	int *num = NULL, v = 0, n, e;
 	struct dirent *d;
 	DIR *dp;
-	int v = 0, n;
-	char *end;
 
 	task_dir(b, id, dir, sizeof dir);
 	if (!(dp = opendir(dir))) {
 		*status = errno == ENOENT ? LH_NOTFOUND : LH_SYSERR;
 		return -1;
 	}
+	errno = 0;
 	while ((d = readdir(dp))) {
-		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+		if (!(n = version_of(d->d_name)))
 			continue;
-		n = (int)strtol(d->d_name, &end, 10);
-		if (strcmp(end, ".json") == 0 && n > v)
-			v = n;
+		if (nums == cap)
+			num = lh_realloc(num, (cap = cap ? 2 * cap : 16) * sizeof *num);
+		num[nums++] = n;
 	}
+	e = errno;
 	closedir(dp);
-	for (;;) {
+	if (e) {
+		free(num);
+		errno = e;
+		*status = LH_SYSERR;
+		return -1;
+	}
+	/* a run from 1 of nums files ends at nums at most */
+	seen = lh_malloc(nums + 2);
+	memset(seen, 0, nums + 2);
+	for (i = 0; i < nums; i++)
+		if ((size_t)num[i] <= nums)
+			seen[num[i]] = 1;
+	while ((size_t)v < nums && seen[v + 1])
+		v++;
+	free(seen);
+	free(num);
+	while (v < 999999999) {
 		version_path(b, id, v + 1, path, sizeof path);
 		if (access(path, F_OK) != 0)
 			break;
@@ -260,7 +318,7 @@ record_check(json_t *rec, const char *id, int v)
 		return "not a JSON object";
 	if (!json_is_integer(x = json_object_get(rec, "format")))
 		return "no format";
-	if (json_integer_value(x) > LH_BOARD_FORMAT)
+	if (json_integer_value(x) > LH_RECORD_FORMAT)
 		return "written by a newer longhaul";
 	if (!json_is_string(x = json_object_get(rec, "id")) || strcmp(json_string_value(x), id))
 		return "id does not match its directory";
@@ -285,13 +343,23 @@ record_check(json_t *rec, const char *id, int v)
 static json_t *
 read_version(struct lh_board *b, const char *id, int v, int *status, int complain)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], *text;
 	const char *why;
 	json_error_t err;
 	json_t *rec;
+	size_t len;
 
 	version_path(b, id, v, path, sizeof path);
-	if (!(rec = json_load_file(path, JSON_REJECT_DUPLICATES, &err))) {
+	if (!(text = lh_read_file(path, &len))) {
+		/* versions are never removed: this is the system's error */
+		if (complain)
+			lh_warn_errno("task %s: version %d: %s", id, v, path);
+		*status = LH_SYSERR;
+		return NULL;
+	}
+	rec = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+	free(text);
+	if (!rec) {
 		if (complain)
 			lh_warn("task %s: version %d: corrupt record: %s (line %d)", id, v, err.text, err.line);
 		*status = LH_BADBOARD;
@@ -320,8 +388,10 @@ lh_task_read(struct lh_board *b, const char *id, int *version, int *status, int 
 		return NULL;
 	}
 	if ((v = current_version(b, id, status)) < 0) {
-		if (complain && *status == LH_NOTFOUND)
+		if (complain == 1 && *status == LH_NOTFOUND)
 			lh_warn("task %s: no such task", id);
+		else if (*status == LH_NOTFOUND)
+			;
 		else if (complain)
 			lh_warn_errno("task %s", id);
 		return NULL;
@@ -337,8 +407,11 @@ lh_task_history(struct lh_board *b, const char *id, int *status)
 	json_t *all, *rec;
 	int v, last, st;
 
-	if ((last = current_version(b, id, status)) < 0)
+	if ((last = current_version(b, id, status)) < 0) {
+		if (*status == LH_SYSERR)
+			lh_warn_errno("task %s", id);
 		return NULL;
+	}
 	*status = LH_OK;
 	all = json_array();
 	for (v = 1; v <= last; v++) {
@@ -398,23 +471,45 @@ lh_create_exclusive(struct lh_board *b, const char *dest, const char *text)
 	int r, e;
 
 	if (write_tmp(b, text, strlen(text), tmp, sizeof tmp) != 0) {
-		lh_warn_errno("%s", tmp);
+		lh_warn_errno("%s: writing %s", dest, tmp);
 		return LH_SYSERR;
 	}
 	r = link(tmp, dest);
 	e = errno;
-	/* judge by looking: NFS may fail a link that happened */
-	if (r != 0 && stat(tmp, &ts) == 0 && stat(dest, &ds) == 0 &&
-	    ts.st_ino == ds.st_ino && ts.st_dev == ds.st_dev)
-		r = 0;
-	unlink(tmp);
+	if (r != 0) {
+		/* judge by looking: NFS may fail a link that happened, and
+		 * sshfs says EPERM, not EEXIST, for one that lost */
+		if (stat(dest, &ds) == 0)
+			r = stat(tmp, &ts) == 0 && ts.st_ino == ds.st_ino &&
+			    ts.st_dev == ds.st_dev ? 0 : 1;
+		else if (e == EEXIST)
+			r = 1;          /* there, but not for our lookup cache */
+		else
+			r = -1;
+	}
+	unlink(tmp);    /* one left behind is removed by board-reap -f */
 	if (r == 0)
 		return LH_OK;
-	if (e == EEXIST)
+	if (r > 0)
 		return LH_CONFLICT;
 	errno = e;
 	lh_warn_errno("%s", dest);
 	return LH_SYSERR;
+}
+
+/* fsync a directory after a link into it has been made. The change has
+ * happened whatever this says, so a failure is a warning, not an error:
+ * the caller must be able to tell from the exit status whether the state
+ * changed. No retry: after a failed fsync a second one may succeed for
+ * data the kernel has already dropped. */
+static void
+sync_after_link(const char *id, int v, const char *dir)
+{
+	/* EINVAL: a filesystem that cannot sync a directory (some FUSE
+	 * ones); nothing to warn about on each write */
+	if (fsync_path(dir) != 0 && errno != EINVAL && errno != ENOTSUP)
+		lh_warn_errno("task %s: version %d written, but fsync of %s failed "
+		    "(the change is made; a crash of the machine may lose it)", id, v, dir);
 }
 
 int
@@ -442,16 +537,15 @@ lh_task_cas(struct lh_board *b, const char *id, int expected, json_t *rec)
 	strcat(text, "\n");
 	r = lh_create_exclusive(b, dest, text);
 	free(text);
-	if (r == LH_OK && b->fsync && fsync_path(dir) != 0) {
-		lh_warn_errno("task %s: fsync %s", id, dir);
-		return LH_SYSERR;
-	}
-	if (r == LH_OK && b->fsync && expected == 0) {
-		/* a new task's own directory entry, and its shard's */
-		*strrchr(dir, '/') = 0;
-		fsync_path(dir);
-		*strrchr(dir, '/') = 0;
-		fsync_path(dir);
+	if (r == LH_OK && b->fsync) {
+		sync_after_link(id, expected + 1, dir);
+		if (expected == 0) {
+			/* a new task's own directory entry, and its shard's */
+			*strrchr(dir, '/') = 0;
+			sync_after_link(id, 1, dir);
+			*strrchr(dir, '/') = 0;
+			sync_after_link(id, 1, dir);
+		}
 	}
 	return r;
 }
@@ -478,7 +572,54 @@ lh_task_deps_done(struct lh_board *b, json_t *rec)
 	return 1;
 }
 
-/* Where the hint of rec lives, or "" when its state has none. */
+const char *
+lh_task_deps_failed(struct lh_board *b, json_t *rec)
+{
+	const char *state, *id;
+	json_t *dep, *d;
+	size_t i;
+	int st, failed;
+
+	json_array_foreach(json_object_get(rec, "deps"), i, dep) {
+		if (!(id = json_string_value(dep)) || !(d = lh_task_read(b, id, NULL, &st, 0)))
+			continue;
+		state = json_string_value(json_object_get(d, "state"));
+		failed = state && !strcmp(state, "failed");
+		json_decref(d);
+		if (failed)
+			return id;
+	}
+	return NULL;
+}
+
+int
+lh_hint_parse(const char *name, char *id, size_t size, int *number)
+{
+	const char *at = strrchr(name, '@');
+	size_t n = at ? (size_t)(at - name) : strlen(name);
+	long v = 0;
+	const char *p;
+
+	/* ID without @: a hint of board format 1, older than any version */
+	if (n >= size || n == 0)
+		return -1;
+	memcpy(id, name, n);
+	id[n] = 0;
+	if (lh_id_check(id))
+		return -1;
+	if (at) {
+		for (p = at + 1; *p >= '0' && *p <= '9'; p++)
+			if ((v = v * 10 + (*p - '0')) > 999999999L)
+				return -1;
+		if (p == at + 1 || *p || v == 0)
+			return -1;
+	}
+	*number = (int)v;
+	return 0;
+}
+
+/* Where the hint of rec lives, or "" when its state has none: named
+ * ID@VERSION, or ID@TOKEN in claimed/. */
 static void
 hint_path(struct lh_board *b, json_t *rec, int deps_done, char *buf, size_t size)
 {
@@ -486,17 +627,19 @@ hint_path(struct lh_board *b, json_t *rec, int deps_done, char *buf, size_t size
 	const char *state = json_string_value(json_object_get(rec, "state"));
 	const char *kind = json_string_value(json_object_get(rec, "kind"));
 	int prio = (int)json_integer_value(json_object_get(rec, "priority"));
+	int v = (int)json_integer_value(json_object_get(rec, "version"));
 
 	buf[0] = 0;
 	if (!id || !state)
 		return;
 	if (!strcmp(state, "claimed"))
-		lh_path(buf, size, "%s/claimed/%s", b->dir, id);
+		lh_path(buf, size, "%s/claimed/%s@%d", b->dir, id,
+		    (int)json_integer_value(json_object_get(json_object_get(rec, "lease"), "token")));
 	else if (!strcmp(state, "ready") && !deps_done)
-		lh_path(buf, size, "%s/waiting/%s", b->dir, id);
+		lh_path(buf, size, "%s/waiting/%s@%d", b->dir, id, v);
 	else if (!strcmp(state, "ready"))
-		lh_path(buf, size, "%s/ready/%s/%d/%02x/%s", b->dir, kind ? kind : "work",
-		    prio, shard_of(id), id);
+		lh_path(buf, size, "%s/ready/%s/%d/%02x/%s@%d", b->dir, kind ? kind : "work",
+		    prio, shard_of(id), id, v);
 }
 
 static int
@@ -523,16 +666,46 @@ add_hint(const char *path)
 	return -1;
 }
 
+static void
+wanted_hint(struct lh_board *b, json_t *rec, char *buf, size_t size)
+{
+	const char *state = json_string_value(json_object_get(rec, "state"));
+
+	hint_path(b, rec, state && !strcmp(state, "ready") ? lh_task_deps_done(b, rec) : 1,
+	    buf, size);
+}
+
+int
+lh_hint_make(struct lh_board *b, json_t *rec)
+{
+	char to[PATH_MAX];
+
+	wanted_hint(b, rec, to, sizeof to);
+	return !to[0] || add_hint(to) == 0 ? LH_OK : LH_SYSERR;
+}
+
+/* May the hint at path go, now that rec (whose hint is not path) was read
+ * as current? Only when it was made for this version or an older one: a
+ * number past it is a claim in flight. */
+static int
+superseded(const char *path, json_t *rec)
+{
+	const char *slash = strrchr(path, '/');
+	char id[LH_ID_MAX + 1];
+	int n;
+
+	if (lh_hint_parse(slash ? slash + 1 : path, id, sizeof id, &n) != 0)
+		return 0;
+	return n <= json_integer_value(json_object_get(rec, "version"));
+}
+
 void
 lh_task_reindex(struct lh_board *b, json_t *old, json_t *rec)
 {
 	char from[2][PATH_MAX], to[PATH_MAX];
-	int deps = 1, i, moved = 0;
-	const char *state = json_string_value(json_object_get(rec, "state"));
+	int i, made = 0;
 
-	if (state && !strcmp(state, "ready"))
-		deps = lh_task_deps_done(b, rec);
-	hint_path(b, rec, deps, to, sizeof to);
+	wanted_hint(b, rec, to, sizeof to);
 	from[0][0] = from[1][0] = 0;
 	if (old) {
 		/* the old record's deps were judged then: it may be in either */
@@ -541,62 +714,99 @@ lh_task_reindex(struct lh_board *b, json_t *old, json_t *rec)
 	}
 	/* moving the hint is one rename, and there is never a moment
 	 * without one; where it fails (no old hint, no directory yet) the
-	 * new one is made and the old removed */
-	for (i = 0; i < 2 && to[0] && !moved; i++)
+	 * new one is made, and the old removed only once it is */
+	for (i = 0; i < 2 && to[0] && !made; i++)
 		if (from[i][0] && strcmp(from[i], to))
-			moved = rename(from[i], to) == 0;
-	if (to[0] && !moved)
-		add_hint(to);
+			made = rename(from[i], to) == 0;
+	if (to[0] && !made && add_hint(to) != 0)
+		return;
 	for (i = 0; i < 2; i++)
 		if (from[i][0] && strcmp(from[i], to))
 			unlink(from[i]);
 }
 
-void
+int
 lh_task_mend(struct lh_board *b, json_t *rec, const char *found)
 {
 	char to[PATH_MAX];
-	const char *state = json_string_value(json_object_get(rec, "state"));
+	int changed = 0;
 
-	hint_path(b, rec, state && !strcmp(state, "ready") ? lh_task_deps_done(b, rec) : 1,
-	    to, sizeof to);
-	if (to[0] && (!found || strcmp(found, to)))
-		add_hint(to);
-	if (found && strcmp(found, to))
-		unlink(found);
+	wanted_hint(b, rec, to, sizeof to);
+	if (to[0] && (!found || strcmp(found, to)) && access(to, F_OK) != 0) {
+		if (add_hint(to) != 0)
+			return 0;
+		changed = 1;
+	}
+	if (found && strcmp(found, to) && superseded(found, rec) && unlink(found) == 0)
+		changed = 1;
+	return changed;
+}
+
+/* Fail rec for good because its dependency dep failed. */
+static int
+fail_dependent(struct lh_board *b, json_t *rec, int v, const char *dep)
+{
+	const char *id = json_string_value(json_object_get(rec, "id"));
+	char reason[LH_ID_MAX + 32];
+	json_t *new = json_deep_copy(rec);
+	int st;
+
+	snprintf(reason, sizeof reason, "dependency %s failed", dep);
+	json_object_set_new(new, "state", json_string("failed"));
+	json_object_set_new(new, "event", json_string("fail"));
+	json_object_set_new(new, "by", lh_whoami());
+	json_object_set_new(new, "owner", json_null());
+	json_object_set_new(new, "lease", json_null());
+	json_object_set_new(new, "reason", json_string(reason));
+	if ((st = lh_task_cas(b, id, v, new)) == LH_OK)
+		lh_task_reindex(b, rec, new);
+	json_decref(new);
+	return st;
+}
+
+/* One pass over waiting/: 1 when a task failed, so that its own
+ * dependents are looked at again. */
+static int
+promote_once(struct lh_board *b, int *moved)
+{
+	char dir[PATH_MAX], path[PATH_MAX], id[LH_ID_MAX + 1];
+	const char *dep;
+	struct dirent *d;
+	json_t *rec;
+	DIR *dp;
+	int st, v, n, failed = 0;
+
+	lh_path(dir, sizeof dir, "%s/waiting", b->dir);
+	if (!(dp = opendir(dir)))
+		return 0;
+	while ((d = readdir(dp))) {
+		if (d->d_name[0] == '.' || lh_hint_parse(d->d_name, id, sizeof id, &n) != 0)
+			continue;
+		lh_path(path, sizeof path, "%s/%s", dir, d->d_name);
+		if (!(rec = lh_task_read(b, id, &v, &st, 0)))
+			continue;       /* NOTFOUND: a publish in flight */
+		if (!strcmp(json_string_value(json_object_get(rec, "state")), "ready") &&
+		    (dep = lh_task_deps_failed(b, rec))) {
+			if (fail_dependent(b, rec, v, dep) == LH_OK)
+				failed = *moved = 1;
+		} else if ((strcmp(json_string_value(json_object_get(rec, "state")), "ready") ||
+		    n != v || lh_task_deps_done(b, rec)) && lh_task_mend(b, rec, path)) {
+			*moved = 1;     /* only then: a bell for nothing makes waiters spin */
+		}
+		json_decref(rec);
+	}
+	closedir(dp);
+	return failed;
 }
 
 void
 lh_board_promote(struct lh_board *b)
 {
-	char dir[PATH_MAX], path[PATH_MAX];
-	struct dirent *d;
-	json_t *rec;
-	DIR *dp;
-	int st, moved = 0;
+	int moved = 0, rounds;
 
-	lh_path(dir, sizeof dir, "%s/waiting", b->dir);
-	if (!(dp = opendir(dir)))
-		return;
-	while ((d = readdir(dp))) {
-		if (d->d_name[0] == '.')
-			continue;
-		if (!(rec = lh_task_read(b, d->d_name, NULL, &st, 0))) {
-			if (st == LH_NOTFOUND) {
-				lh_path(path, sizeof path, "%s/%s", dir, d->d_name);
-				unlink(path);
-			}
-			continue;
-		}
-		if (strcmp(json_string_value(json_object_get(rec, "state")), "ready") ||
-		    lh_task_deps_done(b, rec)) {
-			lh_path(path, sizeof path, "%s/%s", dir, d->d_name);
-			lh_task_mend(b, rec, path);
-			moved = 1;
-		}
-		json_decref(rec);
-	}
-	closedir(dp);
+	/* a chain of dependents fails one link per pass */
+	for (rounds = 0; rounds < 1000 && promote_once(b, &moved); rounds++)
+		;
 	if (moved)
 		lh_board_ring(b);
 }
@@ -738,6 +948,15 @@ bad(const char *where, const char *what, const char *why)
 }
 
 static int
+has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+static int
 check_string(const char *where, const char *name, json_t *v, size_t max, int need)
 {
 	const char *why;
@@ -814,6 +1033,11 @@ lh_task_fields_check(struct lh_board *b, json_t *in, const char *where, int need
 		return r;
 	if ((v = json_object_get(in, "title")) && json_is_string(v) && !*json_string_value(v))
 		return bad(where, "title", "empty");
+	/* one line each: task-ls prints them in rows that planners read */
+	if ((v = json_object_get(in, "title")) && json_is_string(v) && has_control(json_string_value(v)))
+		return bad(where, "title", "contains a control character (a newline, a tab, ...)");
+	if ((v = json_object_get(in, "area")) && json_is_string(v) && has_control(json_string_value(v)))
+		return bad(where, "area", "contains a control character (a newline, a tab, ...)");
 	if ((v = json_object_get(in, "id")) && json_is_string(v) && lh_id_check(json_string_value(v)))
 		return bad(where, "id", lh_id_check(json_string_value(v)));
 	if ((kind = json_string_value(json_object_get(in, "kind"))) &&
@@ -862,10 +1086,20 @@ lh_task_fields_check(struct lh_board *b, json_t *in, const char *where, int need
 	return LH_OK;
 }
 
-/* names/HASH holds the id of the task that has the title (area, title):
- * an exclusive link there makes the second of two duplicates lose. */
-static void
-title_path(struct lh_board *b, json_t *rec, char *buf, size_t size)
+/* The duplicate guard. names/HASH is the first claim on the title (area,
+ * title), names/HASH.2, .3, ... the later ones, each holding the id of its
+ * task: a generation is taken by an exclusive link, only when the one
+ * before it is dead, so of two racing publishers one wins. A generation is
+ * never removed (a hole would let two live ones exist); its task gives it
+ * back with a marker, names/HASH.G.dropped. It is dead when so marked,
+ * when its task failed for good, or when its task does not exist or no
+ * longer has the title and the name is older than LH_NAME_ABANDON seconds
+ * by the file server's clock: a publisher between its name and its record
+ * is never overtaken, however slow. */
+#define LH_NAME_ABANDON 600
+
+static uint64_t
+title_hash(json_t *rec)
 {
 	const char *s;
 	uint64_t h = 14695981039346656037ull;
@@ -875,63 +1109,135 @@ title_path(struct lh_board *b, json_t *rec, char *buf, size_t size)
 	h = (h ^ 0xff) * 1099511628211ull;
 	for (s = json_string_value(json_object_get(rec, "title")); s && *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	lh_path(buf, size, "%s/names/%016llx", b->dir, (unsigned long long)h);
+	return h;
+}
+
+static void
+name_path(struct lh_board *b, uint64_t h, int gen, const char *suffix, char *buf, size_t size)
+{
+	if (gen == 1)
+		lh_path(buf, size, "%s/names/%016llx%s", b->dir, (unsigned long long)h, suffix);
+	else
+		lh_path(buf, size, "%s/names/%016llx.%d%s", b->dir, (unsigned long long)h, gen, suffix);
+}
+
+/* The highest generation present, 0 for none. */
+static int
+name_top(struct lh_board *b, uint64_t h)
+{
+	char path[PATH_MAX];
+	int gen;
+
+	for (gen = 1; gen < 100000; gen++) {
+		name_path(b, h, gen, "", path, sizeof path);
+		if (access(path, F_OK) != 0)
+			break;
+	}
+	return gen - 1;
+}
+
+/* The owner of generation gen (NUL-terminated into owner), and whether the
+ * generation still holds the title: 1 live, 0 dead, -1 system error. */
+static int
+name_live(struct lh_board *b, uint64_t h, int gen, char *owner, size_t size)
+{
+	char path[PATH_MAX], *text, *nl;
+	const char *state;
+	struct stat st;
+	json_t *them;
+	double now;
+	int status, mine;
+
+	name_path(b, h, gen, "", path, sizeof path);
+	if (!(text = lh_read_file(path, NULL))) {
+		lh_warn_errno("%s", path);
+		return -1;
+	}
+	if ((nl = strchr(text, '\n')))
+		*nl = 0;
+	snprintf(owner, size, "%s", text);
+	free(text);
+	name_path(b, h, gen, ".dropped", path, sizeof path);
+	if (access(path, F_OK) == 0)
+		return 0;
+	name_path(b, h, gen, "", path, sizeof path);
+	them = lh_task_read(b, owner, NULL, &status, 0);
+	if (!them && status != LH_NOTFOUND)
+		return 1;       /* unreadable: keep the title rather than guess */
+	state = them ? json_string_value(json_object_get(them, "state")) : NULL;
+	if (state && !strcmp(state, "failed")) {
+		json_decref(them);
+		return 0;
+	}
+	mine = them && title_hash(them) == h;
+	json_decref(them);
+	if (mine)
+		return 1;
+	/* not written yet, or renamed by an edit not finished: abandoned
+	 * only by age, on the file server's clock */
+	if (stat(path, &st) != 0 || (now = lh_board_clock(b)) < 0) {
+		lh_warn_errno("%s", path);
+		return -1;
+	}
+	return now - st.st_mtime <= LH_NAME_ABANDON;
 }
 
 int
 lh_title_take(struct lh_board *b, json_t *rec, const char *where)
 {
-	char name[PATH_MAX], text[LH_ID_MAX + 2], *other, *nl;
+	char path[PATH_MAX], text[LH_ID_MAX + 2], owner[LH_ID_MAX + 2];
 	const char *id = json_string_value(json_object_get(rec, "id"));
-	const char *state;
-	json_t *them;
-	int tries, st, free_again;
+	uint64_t h = title_hash(rec);
+	int tries, gen, live, st;
 
-	title_path(b, rec, name, sizeof name);
 	snprintf(text, sizeof text, "%s\n", id);
-	for (tries = 0; tries < 3; tries++) {
-		if ((st = lh_create_exclusive(b, name, text)) != LH_CONFLICT)
+	for (tries = 0; tries < 100; tries++) {
+		if ((gen = name_top(b, h)) > 0) {
+			if ((live = name_live(b, h, gen, owner, sizeof owner)) < 0)
+				return LH_SYSERR;
+			if (live && !strcmp(owner, id))
+				return LH_OK;
+			if (live) {
+				lh_warn("%stitle '%s': duplicate of task %s in area '%s'", where,
+				    json_string_value(json_object_get(rec, "title")), owner,
+				    json_string_value(json_object_get(rec, "area")));
+				return LH_CONFLICT;
+			}
+		}
+		name_path(b, h, gen + 1, "", path, sizeof path);
+		if ((st = lh_create_exclusive(b, path, text)) != LH_CONFLICT)
 			return st;
-		if (!(other = lh_read_file(name, NULL)))
-			continue;
-		if ((nl = strchr(other, '\n')))
-			*nl = 0;
-		if (!strcmp(other, id)) {
-			free(other);
-			return LH_OK;
-		}
-		them = lh_task_read(b, other, NULL, &st, 0);
-		state = them ? json_string_value(json_object_get(them, "state")) : NULL;
-		free_again = (!them && st == LH_NOTFOUND) || (state && !strcmp(state, "failed"));
-		json_decref(them);
-		if (free_again) {
-			/* its publisher died before writing it, or it failed for
-			 * good: the title is free again */
-			unlink(name);
-		} else {
-			lh_warn("%stitle '%s': duplicate of task %s in area '%s'", where,
-			    json_string_value(json_object_get(rec, "title")), other,
-			    json_string_value(json_object_get(rec, "area")));
-			free(other);
-			return LH_CONFLICT;
-		}
-		free(other);
+		/* another publisher took that generation first: judge it */
 	}
+	lh_warn("%stitle '%s': its name changes hands too fast", where,
+	    json_string_value(json_object_get(rec, "title")));
 	return LH_CONFLICT;
 }
 
 void
 lh_title_drop(struct lh_board *b, json_t *rec)
 {
-	char name[PATH_MAX], *other, *nl;
+	char path[PATH_MAX], *text, *nl;
 	const char *id = json_string_value(json_object_get(rec, "id"));
+	uint64_t h = title_hash(rec);
+	int gen;
 
-	title_path(b, rec, name, sizeof name);
-	if (!(other = lh_read_file(name, NULL)))
+	if (!id)
 		return;
-	if ((nl = strchr(other, '\n')))
-		*nl = 0;
-	if (id && !strcmp(other, id))
-		unlink(name);
-	free(other);
+	/* ours is the highest generation, unless ours was given up */
+	for (gen = name_top(b, h); gen > 0; gen--) {
+		name_path(b, h, gen, "", path, sizeof path);
+		if (!(text = lh_read_file(path, NULL)))
+			continue;
+		if ((nl = strchr(text, '\n')))
+			*nl = 0;
+		if (!strcmp(text, id)) {
+			name_path(b, h, gen, ".dropped", path, sizeof path);
+			if (touch(path) != 0)
+				lh_warn_errno("%s", path);
+			free(text);
+			return;
+		}
+		free(text);
+	}
 }

@@ -59,7 +59,8 @@ enum {
 };
 
 /* ---- lh-board.c: the board protocol (see longhaul-board(5)) ---- */
-#define LH_BOARD_FORMAT 1
+#define LH_BOARD_FORMAT 2     /* of the layout; 1 had hints without @N */
+#define LH_RECORD_FORMAT 1    /* of the task records */
 #define LH_ID_MAX 64
 struct lh_board {
 	char dir[3072];
@@ -75,34 +76,54 @@ const char *lh_id_check(const char *id);
  * the reason without its subject ("may hold only ...") */
 const char *lh_name_check(const char *s);
 /* Read the current record of a task. Returns it (the caller owns it) and
- * its version; NULL with *status LH_NOTFOUND or LH_BADBOARD (reason
- * already printed when complain is set). */
+ * its version; NULL with *status LH_NOTFOUND, LH_BADBOARD or LH_SYSERR
+ * (reason printed when complain is 1; when 2, unless LH_NOTFOUND). */
 json_t *lh_task_read(struct lh_board *b, const char *id, int *version,
     int *status, int complain);
 /* Every version of a task, oldest first, as a JSON array. */
 json_t *lh_task_history(struct lh_board *b, const char *id, int *status);
 /* Compare-and-swap: write rec as version expected+1 if and only if the
  * current version is still expected (0 for a new task). Sets "version" and
- * "updated" in rec. LH_OK, LH_CONFLICT or LH_SYSERR (printed). */
+ * "updated" in rec. LH_OK (the version is linked; a failed fsync after
+ * the link is a warning only), LH_CONFLICT or LH_SYSERR (printed; nothing
+ * was written). */
 int lh_task_cas(struct lh_board *b, const char *id, int expected, json_t *rec);
 /* Create dest holding text if and only if it does not exist: written to
- * tmp/, then link()ed, the result confirmed by inode when link reports an
- * error. LH_OK, LH_CONFLICT (it exists) or LH_SYSERR (printed). */
+ * tmp/, then link()ed; when link reports any error, judged by looking:
+ * ours if dest has our inode, LH_CONFLICT if it exists with another,
+ * LH_SYSERR (printed) if it does not exist. */
 int lh_create_exclusive(struct lh_board *b, const char *dest, const char *text);
 /* The duplicate guard: take the (area, title) of rec for its id, or
- * LH_CONFLICT (said, prefixed by where) when a task not failed has it. */
+ * LH_CONFLICT (said, prefixed by where) when a task not failed has it, or
+ * a publisher that took it less than 600 s ago (server's clock) has not
+ * written its task yet; LH_SYSERR (printed). */
 int lh_title_take(struct lh_board *b, json_t *rec, const char *where);
-/* Give the (area, title) of rec back, if rec's id holds it. */
+/* Give the (area, title) of rec back, if rec's id holds it (a marker
+ * names/HASH.G.dropped; names are never removed). */
 void lh_title_drop(struct lh_board *b, json_t *rec);
-/* Bring the index hints (ready/, waiting/, claimed/) in line with rec,
- * removing those of old (may be NULL). Best effort: the record is truth. */
+/* Index hints are named ID@N: N is the version they were made for, or in
+ * claimed/ the claim's token; ID alone is a hint of board format 1 (N 0).
+ * Parse a hint's file name: 0, or -1 when it is not one. */
+int lh_hint_parse(const char *name, char *id, size_t size, int *number);
+/* Make the hint rec wants (a claimant does, before its claim's link):
+ * LH_OK or LH_SYSERR (printed). */
+int lh_hint_make(struct lh_board *b, json_t *rec);
+/* Bring the index hints (ready/, waiting/, claimed/) in line with rec just
+ * written, removing those of old (may be NULL) once rec's is made. Best
+ * effort: the record is truth. */
 void lh_task_reindex(struct lh_board *b, json_t *old, json_t *rec);
-/* Mend the index after finding the hint found (may be NULL) for rec:
- * make the hint rec's state wants, remove found if it is not that one. */
-void lh_task_mend(struct lh_board *b, json_t *rec, const char *found);
+/* Mend the index after finding the hint found (may be NULL) for rec, read
+ * as current: make the hint rec wants, then remove found if it is another
+ * and was made for rec's version or an older one (never one past it: a
+ * claim in flight). 1 when it made or removed a hint, else 0. */
+int lh_task_mend(struct lh_board *b, json_t *rec, const char *found);
 /* Are all of rec's dependencies done? */
 int lh_task_deps_done(struct lh_board *b, json_t *rec);
-/* Promote waiting tasks whose dependencies are now done. */
+/* The id of a dependency of rec that failed for good, or NULL. */
+const char *lh_task_deps_failed(struct lh_board *b, json_t *rec);
+/* Promote waiting tasks whose dependencies are now done, and fail for good
+ * (reason "dependency ID failed") those with a dependency failed for good,
+ * and theirs in turn. */
 void lh_board_promote(struct lh_board *b);
 /* Tell waiters that something changed. */
 void lh_board_ring(struct lh_board *b);

@@ -8,6 +8,11 @@
  * few hundred entries at most, starting at a random entry so that racers
  * spread out instead of colliding on the first name.
  *
+ * The hint claimed/ID@TOKEN is made before the link that claims, so the
+ * reaper finds every claim, whenever the claimant dies (the invariant is
+ * in lh-board.c). A system error ends the claim with status 6: "nothing
+ * to claim" (1) is said only when there was nothing.
+ *
  * Prints the id, then the fencing token (the claim's version) that every
  * later write by the owner must present. With -w it waits: inotify tells
  * of local changes, and it polls with backoff for what inotify cannot see
@@ -96,20 +101,22 @@ area_matches(json_t *rec)
 	    (strncmp(area, want_area, n) == 0 && area[n] == '/'));
 }
 
-/* Try to claim the task behind one hint. 1 claimed (rec set), 0 not. */
+/* Try to claim the task behind one hint, the file hint named name.
+ * 1 claimed (*claimed set), 0 not, -1 a system error (said). */
 static int
-try_claim(const char *hint, const char *id, json_t **claimed)
+try_claim(const char *hint, const char *name, json_t **claimed)
 {
+	char id[LH_ID_MAX + 1], when[32];
 	json_t *rec, *new;
-	int v, st;
-	char when[32];
+	int v, n, st;
 
-	if (!(rec = lh_task_read(&board, id, &v, &st, 0))) {
-		if (st == LH_NOTFOUND)
-			unlink(hint);           /* a hint without a task */
-		else if (st == LH_BADBOARD)
-			lh_warn("task %s: corrupt record, skipped (see task-show %s)", id, id);
-		return 0;
+	if (lh_hint_parse(name, id, sizeof id, &n) != 0)
+		return 0;               /* not a hint: not ours to judge */
+	if (!(rec = lh_task_read(&board, id, &v, &st, 2))) {
+		/* NOTFOUND: a publish in flight (its hint comes before its
+		 * link), or one that died; board-reap -f clears those.
+		 * BADBOARD: said, skipped; the rest of the board works */
+		return st == LH_SYSERR ? -1 : 0;
 	}
 	if (strcmp(json_string_value(json_object_get(rec, "state")), "ready") ||
 	    !lh_task_deps_done(&board, rec)) {
@@ -122,6 +129,8 @@ try_claim(const char *hint, const char *id, json_t **claimed)
 		return 0;
 	}
 	new = json_deep_copy(rec);
+	json_object_set_new(new, "id", json_string(id));
+	json_object_set_new(new, "version", json_integer(v + 1));
 	json_object_set_new(new, "state", json_string("claimed"));
 	json_object_set_new(new, "event", json_string("claim"));
 	json_object_set_new(new, "attempts",
@@ -132,12 +141,18 @@ try_claim(const char *hint, const char *id, json_t **claimed)
 	json_object_set_new(new, "lease", json_pack("{s:i, s:I, s:s}", "token", v + 1,
 	    "seconds", (json_int_t)lease, "expires", when));
 	json_object_set_new(new, "reason", json_null());
-	if (lh_task_cas(&board, id, v, new) != LH_OK) {
+	/* the hint claimed/ID@TOKEN before the link that claims: a claimed
+	 * task the reaper cannot find never exists, whenever we die */
+	if ((st = lh_hint_make(&board, new)) == LH_OK)
+		st = lh_task_cas(&board, id, v, new);
+	if (st != LH_OK) {
 		json_decref(rec);
 		json_decref(new);
-		return 0;
+		return st == LH_CONFLICT ? 0 : -1;
 	}
 	lh_task_reindex(&board, rec, new);
+	if (n != v)
+		lh_task_mend(&board, new, hint);        /* an older hint than rec's */
 	json_decref(rec);
 	*claimed = new;
 	return 1;
@@ -151,7 +166,7 @@ by_priority_desc(const void *a, const void *b)
 
 /* One pass over the ready index. */
 static json_t *
-claim_once(void)
+claim_once(int *error)
 {
 	static const char *kinds[] = { "plan", "work" };
 	char dir[PATH_MAX], shard_dir[PATH_MAX], hint[PATH_MAX];
@@ -181,19 +196,22 @@ claim_once(void)
 			struct pair t = pairs[j];
 			pairs[j] = pairs[j - 1], pairs[j - 1] = t;
 		}
-	for (i = 0; i < npairs && !got; i++) {
+	for (i = 0; i < npairs && !got && !*error; i++) {
 		top = pairs[i].prio;
 		lh_path(dir, sizeof dir, "%s/ready/%s/%d", board.dir, kinds[pairs[i].kind], top);
 		list_shuffled(dir, &shards);
-		for (s = 0; s < shards.n && !got; s++) {
+		for (s = 0; s < shards.n && !got && !*error; s++) {
 			lh_path(shard_dir, sizeof shard_dir, "%s/%s", dir, shards.v[s]);
 			if (!list_shuffled(shard_dir, &entries)) {
 				rmdir(shard_dir);       /* fails unless empty: safe */
 				continue;
 			}
-			for (e = 0; e < entries.n && !got; e++) {
+			for (e = 0; e < entries.n && !got && !*error; e++) {
 				lh_path(hint, sizeof hint, "%s/%s", shard_dir, entries.v[e]);
-				try_claim(hint, entries.v[e], &got);
+				if (try_claim(hint, entries.v[e], &got) < 0) {
+					*error = 1;
+					break;
+				}
 			}
 			names_free(&entries);
 		}
@@ -211,7 +229,7 @@ main(int argc, char **argv)
 	double wait = -1, deadline = 0, backoff = 0.05, max_backoff;
 	json_t *got;
 	char *text, *end;
-	int c, json = 0;
+	int c, json = 0, error = 0;
 
 	lh_help(argc, argv, manual);
 	if ((env = getenv("LONGHAUL_LEASE")) && *env)
@@ -246,8 +264,10 @@ main(int argc, char **argv)
 	if (wait > 0)
 		deadline = lh_monotonic() + wait;
 	for (;;) {
-		if ((got = claim_once()))
+		if ((got = claim_once(&error)))
 			break;
+		if (error)
+			return LH_SYSERR;       /* said; never "nothing to claim" */
 		if (wait < 0)
 			return LH_NOTHING;
 		/* dependencies may have been finished by a tool that died

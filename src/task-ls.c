@@ -38,6 +38,32 @@ in_list(const char *list, const char *word)
 	return 0;
 }
 
+/* s padded to width, with control characters as \n, \t or \xHH: a row
+ * is one line whatever a record holds (tools refuse them in titles and
+ * areas, but a record may come from elsewhere) */
+static void
+print_one_line(const char *s, int width)
+{
+	int n = 0;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\n')
+			n += printf("\\n");
+		else if (c == '\t')
+			n += printf("\\t");
+		else if (c < 0x20 || c == 0x7f)
+			n += printf("\\x%02x", c);
+		else if (c == '\\')
+			n += printf("\\\\");
+		else
+			n += putchar(c) != EOF;
+	}
+	for (; n < width; n++)
+		putchar(' ');
+}
+
 static void
 list(const char *id)
 {
@@ -47,7 +73,7 @@ list(const char *id)
 	int st;
 	size_t n;
 
-	if (!(rec = lh_task_read(&board, id, NULL, &st, 1))) {
+	if (!(rec = lh_task_read(&board, id, NULL, &st, 2))) {
 		if (st != LH_NOTFOUND)      /* a publisher died mid-way: not a task */
 			status = st;
 		return;
@@ -55,7 +81,9 @@ list(const char *id)
 	state = json_string_value(json_object_get(rec, "state"));
 	if (!strcmp(state, "ready") && !lh_task_deps_done(&board, rec))
 		state = "waiting";
-	area = json_string_value(json_object_get(rec, "area"));
+	/* any valid record: only id, version, state, title and kind are sure */
+	if (!(area = json_string_value(json_object_get(rec, "area"))))
+		area = "";
 	parent = json_string_value(json_object_get(rec, "parent"));
 	n = want_area ? strlen(want_area) : 0;
 	if ((want_state && !in_list(want_state, state)) ||
@@ -71,12 +99,15 @@ list(const char *id)
 		puts(text);
 		free(text);
 	} else {
-		printf("%-24s %-8s %-4s %d %lld/%lld %-12s %s\n", id, state,
+		printf("%-24s %-8s %-4s %d %lld/%lld ", id, state,
 		    json_string_value(json_object_get(rec, "kind")),
 		    (int)json_integer_value(json_object_get(rec, "priority")),
 		    (long long)json_integer_value(json_object_get(rec, "attempts")),
-		    (long long)json_integer_value(json_object_get(rec, "max_attempts")),
-		    *area ? area : "-", json_string_value(json_object_get(rec, "title")));
+		    (long long)json_integer_value(json_object_get(rec, "max_attempts")));
+		print_one_line(*area ? area : "-", 12);
+		putchar(' ');
+		print_one_line(json_string_value(json_object_get(rec, "title")), 0);
+		putchar('\n');
 	}
 	json_decref(rec);
 }

@@ -3,7 +3,8 @@
  * One task from the options, or with -j one per line of JSON on stdin
  * (options then give the defaults), the new ids printed one per line.
  * A record appears whole or not at all: it is written to tmp/ and linked
- * into place as version 1 (see lh-board.c).
+ * into place as version 1 (see lh-board.c). Its hint is made before that
+ * link, so that no task exists which no index shows, whenever we die.
  *
  * Guard rails for planners are here, not in a prompt: a task with the
  * same title in the same area as one not failed is refused (the name is
@@ -101,7 +102,7 @@ make_record(json_t *in, const char *where, int *status)
 		return NULL;
 	lh_iso_time(lh_now(), when, sizeof when);
 	rec = json_object();
-	json_object_set_new(rec, "format", json_integer(LH_BOARD_FORMAT));
+	json_object_set_new(rec, "format", json_integer(LH_RECORD_FORMAT));
 	json_object_set_new(rec, "id", string_or_null(in, "id", NULL));
 	json_object_set_new(rec, "version", json_integer(1));
 	json_object_set_new(rec, "state", json_string("ready"));
@@ -196,7 +197,10 @@ publish(json_t *in, const char *where)
 				lh_title_drop(&board, rec);
 			goto out;
 		}
-		status = lh_task_cas(&board, id, 0, rec);
+		/* the hint first, like a claim's: a task never exists that
+		 * no index shows, whenever we die */
+		if ((status = lh_hint_make(&board, rec)) == LH_OK)
+			status = lh_task_cas(&board, id, 0, rec);
 		if (status == LH_OK)
 			break;
 		if (!allow_duplicate)

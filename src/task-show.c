@@ -69,6 +69,7 @@ show(const char *id)
 		lh_warn("task %.80s: %s", id, lh_id_check(id));
 		return LH_USAGE;
 	}
+	st = LH_OK;
 	j = history ? lh_task_history(&board, id, &st) : lh_task_read(&board, id, NULL, &st, 1);
 	if (!j) {
 		if (history && st == LH_NOTFOUND)
@@ -87,7 +88,7 @@ show(const char *id)
 		free(text);
 	}
 	json_decref(j);
-	return 0;
+	return st;     /* with -H, a version that could not be read */
 }
 
 int

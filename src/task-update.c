@@ -62,6 +62,9 @@ apply(enum action a, const char *id, json_t *rec, json_t *fields, json_t *commit
 	json_int_t attempts = json_integer_value(json_object_get(rec, "attempts"));
 	json_int_t max = json_integer_value(json_object_get(rec, "max_attempts"));
 
+	if (max <= 0)
+		max = 3;        /* the default, for a record without it */
+
 	json_object_set_new(new, "event", json_string(actions[a]));
 	json_object_set_new(new, "by", lh_whoami());
 	switch (a) {
@@ -219,7 +222,9 @@ main(int argc, char **argv)
 			lh_title_drop(&board, st == LH_OK ? rec : new);
 		if (st == LH_OK) {
 			lh_task_reindex(&board, rec, new);
-			if (a == DONE)
+			/* dependents wait for a done task and fail with a failed
+			 * one; if we die first, claimants and the reaper do it */
+			if (a == DONE || !strcmp(json_string_value(json_object_get(new, "state")), "failed"))
 				lh_board_promote(&board);
 			lh_board_ring(&board);
 			return 0;

@@ -17,7 +17,7 @@ expect_eq 'an object as JSON' '{"steps":3}' "$(task-publish -D -i t9 -j <<'EOJ' 
 {"title":"limited","limits":{"steps":3}}
 EOJ
 )"
-expect_eq 'its hint is in the ready index' 1 "$(find "$LONGHAUL_BOARD/ready/work/7" -name t1 | wc -l)"
+expect_eq 'its hint is in the ready index' 1 "$(find "$LONGHAUL_BOARD/ready/work/7" -name "t1@1" | wc -l)"
 
 printf 'line one\nline two\n' >"$TRASH/body"
 expect_code 0 'body from a file' -- task-publish -i t2 -f "$TRASH/body" -P t1 -k plan 'Plan the rest'
