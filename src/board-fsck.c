@@ -553,14 +553,14 @@ static int made_ready;
  * record again, and if the hint is still wrong, remove it and make the
  * one the record (read once more) wants. */
 static void
-stale_hint(const char *relative, const char *id)
+stale_hint(const char *relative, const char *id, int scanned)
 {
 	char path[PATH_MAX], want[PATH_MAX];
 	json_t *rec;
-	int st, deps = 1;
+	int st, deps = 1, v = 0;
 
 	lh_path(path, sizeof path, "%s/%s", board.dir, relative);
-	rec = lh_id_check(id) ? NULL : lh_task_read(&board, id, NULL, &st, 0);
+	rec = lh_id_check(id) ? NULL : lh_task_read(&board, id, &v, &st, 0);
 	if (!rec && !lh_id_check(id) && st != LH_NOTFOUND)
 		return;         /* a damaged record, reported with the task */
 	want[0] = 0;
@@ -568,8 +568,10 @@ stale_hint(const char *relative, const char *id)
 		deps = lh_task_deps_done(&board, rec);
 		hint_of(rec, deps, want, sizeof want);
 	}
-	if (!strcmp(want, relative) || !exists(relative)) {
-		json_decref(rec);   /* the task moved on meanwhile */
+	/* a task that moved on since it was read is in a live tool's hands,
+	 * which makes its hints next */
+	if (v != scanned || !strcmp(want, relative) || !exists(relative)) {
+		json_decref(rec);
 		return;
 	}
 	if (!rec)
@@ -599,32 +601,37 @@ stale_hint(const char *relative, const char *id)
 static void
 missing_hint(struct task *t)
 {
-	char want[PATH_MAX];
+	char want[PATH_MAX], object[LH_ID_MAX + 8], problem[PATH_MAX + 128];
 	json_t *rec;
-	int st, deps;
+	int st, deps, v, now, repaired;
 
-	if (!(rec = lh_task_read(&board, t->id, NULL, &st, 0)))
+	if (!(rec = lh_task_read(&board, t->id, &v, &st, 0)))
 		return;
 	deps = lh_task_deps_done(&board, rec);
 	hint_of(rec, deps, want, sizeof want);
-	if (!want[0] || exists(want)) {
+	if (v != t->version || !want[0] || exists(want)) {
 		json_decref(rec);
 		return;
 	}
-	if (!dry_run) {
-		lh_task_mend(&board, rec, NULL);
-		made_ready |= !strcmp(state_of(rec), "ready");
+	snprintf(object, sizeof object, "task %s", t->id);
+	snprintf(problem, sizeof problem, "%s, but no hint %s%s", shown_state(rec, deps), want,
+	    !strcmp(state_of(rec), "claimed") ? " (the reaper looks only there)" :
+	    deps ? " (no claimant looks for it)" : " (it is never promoted)");
+	if (dry_run) {
+		finding(object, REPAIRABLE, "%s", problem);
+		json_decref(rec);
+		return;
 	}
-	{
-		char object[LH_ID_MAX + 8];
-
-		snprintf(object, sizeof object, "task %s", t->id);
-		finding(object, dry_run ? REPAIRABLE : exists(want) ? REPAIRED : NOT_REPAIRED,
-		    "%s, but no hint %s%s", shown_state(rec, deps), want,
-		    !strcmp(state_of(rec), "claimed") ? " (the reaper looks only there)" :
-		    deps ? " (no claimant looks for it)" : " (it is never promoted)");
-	}
+	lh_task_mend(&board, rec, NULL);
+	made_ready |= !strcmp(state_of(rec), "ready");
 	json_decref(rec);
+	/* made, or the task moved on and its tool made the next one */
+	repaired = exists(want);
+	if (!repaired && (rec = lh_task_read(&board, t->id, &now, &st, 0))) {
+		repaired = now != v;
+		json_decref(rec);
+	}
+	finding(object, repaired ? REPAIRED : NOT_REPAIRED, "%s", problem);
 }
 
 struct hint {
@@ -698,7 +705,7 @@ check_hints(void)
 				continue;
 			}
 		}
-		stale_hint(hints[i].relative, hints[i].id);
+		stale_hint(hints[i].relative, hints[i].id, t ? t->version : 0);
 	}
 	for (i = 0; i < ntasks; i++) {
 		t = &tasks[i];
@@ -772,7 +779,7 @@ check_names(void)
 static void
 check_tmp(void)
 {
-	char dir[PATH_MAX], path[PATH_MAX], object[PATH_MAX];
+	char dir[PATH_MAX], path[PATH_MAX], object[PATH_MAX], when[32];
 	struct stat st;
 	char **names;
 	size_t n, i;
@@ -787,15 +794,16 @@ check_tmp(void)
 		if (lstat(path, &st) != 0 ||
 		    (age = server_now - (st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9)) <= TMP_MAX_AGE)
 			continue;       /* in flight, or linked and removed */
+		lh_iso_time((double)st.st_mtim.tv_sec, when, sizeof when);
 		if (S_ISDIR(st.st_mode))
-			finding(object, NOT_REPAIRED, "a directory, left %.0f s ago", age);
+			finding(object, NOT_REPAIRED, "a directory, not written since %s", when);
 		else if (dry_run)
-			finding(object, REPAIRABLE, "temporary file left %.0f s ago", age);
+			finding(object, REPAIRABLE, "temporary file not written since %s", when);
 		else if (unlink(path) == 0 || errno == ENOENT)
-			finding(object, REPAIRED, "temporary file left %.0f s ago", age);
+			finding(object, REPAIRED, "temporary file not written since %s", when);
 		else {
 			sys_warn(path);
-			finding(object, NOT_REPAIRED, "temporary file left %.0f s ago", age);
+			finding(object, NOT_REPAIRED, "temporary file not written since %s", when);
 		}
 	}
 	entries_free(names, n);
@@ -1091,8 +1099,7 @@ land(struct task *t, struct landing *first)
 				json_decref(rec);
 				return;
 			}
-			snprintf(what, sizeof what, "claimed, its lease expired %.0f s ago",
-			    age - json_integer_value(json_object_get(lease, "seconds")));
+			snprintf(what, sizeof what, "claimed, its lease expired");
 		}
 		if (dry_run) {
 			finding(object, REPAIRABLE, "%s, but commit %s on %s carries its trailer", what,
