@@ -359,16 +359,16 @@ check_task(const char *shard, const char *id)
 		t->damaged = 1;
 	}
 	free(numbers);
+	/* a directory no tool can find is no task: its hints are stale */
 	lh_path(object, sizeof object, "tasks/%s/%s", shard, id);
-	if (lh_id_check(id)) {
-		finding(object, NOT_REPAIRED, "%s", lh_id_check(id));
-		t->damaged = 1;
-		return;
-	}
-	if (strtoul(shard, NULL, 16) != shard_of(id)) {
-		finding(object, NOT_REPAIRED, "in the wrong shard (it belongs in tasks/%02x/): no tool sees it",
-		    shard_of(id));
-		t->damaged = 1;
+	if (lh_id_check(id) || strtoul(shard, NULL, 16) != shard_of(id)) {
+		if (lh_id_check(id))
+			finding(object, NOT_REPAIRED, "%s", lh_id_check(id));
+		else
+			finding(object, NOT_REPAIRED, "in the wrong shard (it belongs in tasks/%02x/): "
+			    "no tool sees it", shard_of(id));
+		free(t->id);
+		ntasks--;
 		return;
 	}
 	/* oldest first; a corrupt old version is history, reported unless the

@@ -123,6 +123,27 @@ expect_code 3 'with -j' -- board-fsck -j -R "$TRASH/repo.git"
 expect_eq 'one JSON object per problem' '4 false' \
 	"$(jq -s '"\(length) \(map(.repaired) | any)"' -r "$TRASH/out")"
 
+# ---- what only a person can mend: a damaged old version, a task in the
+# wrong shard, a name that holds no id, a name left behind by a rename
+cp -R "$B" "$TRASH/saved"
+E=$(shard e)
+printf 'garbage' >"$B/tasks/$E/e/000001.json"
+mkdir -p "$B/tasks/00/x" && cp "$B/tasks/$A/a/000001.json" "$B/tasks/00/x/"
+echo 'not an id!' >"$B/names/0000000000000000"
+old_name=$(cd "$B/names" && grep -lx f ./* | cut -c3-)
+task-update -V 3 -e '{"title": "F, renamed"}' edit f
+new_name=$(cd "$B/names" && grep -lx f ./* | cut -c3-)
+cp "$TRASH/saved/names/$old_name" "$B/names/"
+cat >"$TRASH/expected" <<EOF
+board-fsck: tasks/00/x: in the wrong shard (it belongs in tasks/87/): no tool sees it (not repaired)
+board-fsck: tasks/$E/e/000001.json: corrupt record: '[' or '{' expected near 'garbage' (not repaired)
+board-fsck: names/0000000000000000: does not hold a task id: its title can never be published (not repaired)
+board-fsck: names/$old_name: held by task f, whose area and title are now another name's (names/$new_name): the old title cannot be published again (not repaired)
+EOF
+expect_code 3 'a person must mend these' -- board-fsck -q
+expect_file 'each said, nothing touched' "$TRASH/expected" "$TRASH/out"
+rm -rf "$B" && mv "$TRASH/saved" "$B"
+
 # ---- the usage log: reported, never repaired
 mkdir "$B/usage"
 printf '{"tokens":1}\n[1]\n{"tokens":' >"$B/usage/host.jsonl"
