@@ -265,9 +265,17 @@ static void
 repair_current(struct task *t, const char *object, int n, json_t *previous, const char *why)
 {
 	char reason[512];
-	json_t *new;
-	int st;
+	json_t *new, *now;
+	int st, v;
 
+	/* what the tools still read is theirs to judge, not ours to undo */
+	if ((now = lh_task_read(&board, t->id, &v, &st, 0)) || st != LH_BADBOARD) {
+		finding(object, NOT_REPAIRED, "corrupt current record: %s%s", why,
+		    now && v != n ? "; somebody wrote a new version meanwhile" :
+		    now ? " (the tools read it all the same)" : "");
+		json_decref(now);
+		return;
+	}
 	if (dry_run) {
 		finding(object, REPAIRABLE, "corrupt current record: %s", why);
 		return;
