@@ -91,15 +91,31 @@ finding(const char *object, enum outcome how, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void
+printable(char *s)
+{
+	int utf8 = lh_utf8_valid(s, strlen(s));
+
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || (!utf8 && (unsigned char)*s >= 0x80))
+			*s = '?';
+}
+
+static void
 finding(const char *object, enum outcome how, const char *fmt, ...)
 {
 	static const char *said[] = { "repaired", "not repaired", "not repaired: -n" };
-	char problem[2048];
+	char problem[2048], name[PATH_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(problem, sizeof problem, fmt, ap);
 	va_end(ap);
+	/* names on the board are anybody's: one line per finding, whatever
+	 * bytes a stray file's name holds */
+	snprintf(name, sizeof name, "%s", object);
+	printable(name);
+	printable(problem);
+	object = name;
 	found++;
 	if (how != REPAIRED)
 		unrepaired++;
@@ -115,13 +131,6 @@ finding(const char *object, enum outcome how, const char *fmt, ...)
 		printf("%s: %s: %s (%s)\n", lh_prog, object, problem, said[how]);
 	}
 	fflush(stdout);
-}
-
-/* the outcome of a repair that was possible: done, refused by -n, failed */
-static enum outcome
-may(void)
-{
-	return dry_run ? REPAIRABLE : REPAIRED;
 }
 
 static void
@@ -563,7 +572,7 @@ static int made_ready;
 static void
 stale_hint(const char *relative, const char *id, int scanned)
 {
-	char path[PATH_MAX], want[PATH_MAX];
+	char path[PATH_MAX], want[PATH_MAX], problem[2 * PATH_MAX];
 	json_t *rec;
 	int st, deps = 1, v = 0;
 
@@ -583,18 +592,20 @@ stale_hint(const char *relative, const char *id, int scanned)
 		return;
 	}
 	if (!rec)
-		finding(relative, may(), "hint for no task");
+		snprintf(problem, sizeof problem, "hint for no task");
 	else if (!want[0])
-		finding(relative, may(), "stale hint: the task is %s", state_of(rec));
+		snprintf(problem, sizeof problem, "stale hint: the task is %s", state_of(rec));
 	else
-		finding(relative, may(), "stale hint: the task is %s (its hint is %s)",
+		snprintf(problem, sizeof problem, "stale hint: the task is %s (its hint is %s)",
 		    shown_state(rec, deps), want);
 	json_decref(rec);
-	if (dry_run)
+	if (dry_run) {
+		finding(relative, REPAIRABLE, "%s", problem);
 		return;
+	}
 	if (unlink(path) != 0 && errno != ENOENT) {
 		sys_warn(path);
-		unrepaired++;
+		finding(relative, NOT_REPAIRED, "%s", problem);
 		return;
 	}
 	/* a claim or publish that raced the unlink has written its record
@@ -604,6 +615,7 @@ stale_hint(const char *relative, const char *id, int scanned)
 		made_ready |= !strcmp(state_of(rec), "ready");
 		json_decref(rec);
 	}
+	finding(relative, REPAIRED, "%s", problem);
 }
 
 static void

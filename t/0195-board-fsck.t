@@ -154,6 +154,14 @@ EOF
 expect_code 3 'a damaged usage log' -- board-fsck -q
 expect_file 'line by line' "$TRASH/expected" "$TRASH/out"
 
+# a name that is no id, with a newline in it: still one line, and removed
+rm -r "$B/usage"
+touch "$B/claimed/bad
+name"
+echo 'board-fsck: claimed/bad?name: hint for no task (repaired)' >"$TRASH/expected"
+expect_code 1 'a hint that is no id' -- board-fsck -q
+expect_file 'is said on one line' "$TRASH/expected" "$TRASH/out"
+
 # ---- bad use
 expect_code 2 'an unknown option' -- board-fsck -x
 expect_code 2 'a repository without the branch' -- board-fsck -R "$TRASH/repo.git" -B nope
