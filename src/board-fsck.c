@@ -1112,10 +1112,14 @@ land(struct task *t, struct landing *first)
 			now = lh_board_clock(&board);
 			age = now < 0 ? -1 : lh_task_age(&board, t->id, v, now);
 			if (age < 0 || age <= json_integer_value(json_object_get(lease, "seconds"))) {
+				char theirs[32] = "without a token";
+
+				if (first->token)
+					snprintf(theirs, sizeof theirs, "token %ld", first->token);
 				if (token != first->token)
 					finding(object, NOT_REPAIRED, "claimed again under token %ld, but commit %s "
-					    "on %s carries its trailer (token %ld): the new owner is doing it twice",
-					    token, commit, branch, first->token);
+					    "on %s carries its trailer (%s): the new owner is doing it twice",
+					    token, commit, branch, theirs);
 				json_decref(rec);
 				return;
 			}
@@ -1301,9 +1305,10 @@ main(int argc, char **argv)
 	if (repo)
 		check_branch();
 	if (!quiet && !json_out) {
-		printf("%s: %zu tasks, %zu versions", lh_prog, ntasks, nversions);
+		printf("%s: %zu task%s, %zu version%s", lh_prog, ntasks, ntasks == 1 ? "" : "s",
+		    nversions, nversions == 1 ? "" : "s");
 		if (repo)
-			printf(", %zu commits on %s", ncommits, branch);
+			printf(", %zu commit%s on %s", ncommits, ncommits == 1 ? "" : "s", branch);
 		if (found)
 			printf(": %d problem%s, %d repaired\n", found, found == 1 ? "" : "s", found - unrepaired);
 		else
