@@ -4,16 +4,20 @@
  * It reads everything once: the task directories (every version), the
  * index hints, the names, tmp/, the usage logs, and with -R the branch's
  * history in one `git log`. The cost is linear in what the board holds
- * (a sort of the ids aside); findings are checked again against a fresh
- * read of the record before they are reported, since tools keep working
- * while it runs and the picture it took may be a moment old.
+ * (a sort of the ids aside). Tools keep working while it runs, so the
+ * picture it took may be a moment old: a finding about a task is checked
+ * again against a fresh read of its record before it is reported, and a
+ * task whose version changed since the picture is in a live tool's hands
+ * and left to it.
  *
  * A repair is only ever what a tool itself would do, under the same
  * discipline, so it is safe to run next to live claimants and workers,
  * and running it twice is running it once:
  * - a new version is a compare-and-swap (lh_task_cas) on the version
  *   read just before; if anybody wrote first, nothing changes and the
- *   finding says so. Version files are never rewritten or removed.
+ *   finding says so. Version files are never rewritten or removed. A
+ *   damaged current version N is followed by a copy of N-1 only when the
+ *   tools refuse N too (a claim in N-1 comes back as ready, as a requeue).
  * - a missing hint is made (a hint too many is only a hint). A stale hint
  *   is removed, then the record is read again and the hint it wants is
  *   made: a claim that raced the removal wrote its record before it moved
