@@ -110,6 +110,11 @@ board-fsck: task h: claimed, its lease expired, but commit $h1 on main carries i
 board-fsck: task i: claimed again under token $ti, but commit $i1 on main carries its trailer (token 1): the new owner is doing it twice (not repaired)
 board-fsck: 9 tasks, 22 versions, 7 commits on main: 6 problems, 2 repaired
 EOF
+everything() { (cd "$B" && find . -path ./clock -prune -o -print | sort | xargs ls -ld --time-style=+%s.%N | cut -c11-); }
+everything >"$TRASH/before"
+expect_code 3 '-n: the same problems' -- board-fsck -n -R "$TRASH/repo.git"
+everything >"$TRASH/after"
+expect_file '-n wrote nothing on the board but its clock' "$TRASH/before" "$TRASH/after"
 expect_code 3 'the branch and the board disagree' -- board-fsck -R "$TRASH/repo.git"
 expect_file 'each disagreement said' "$TRASH/expected" "$TRASH/out"
 expect_eq 'c is done with the commit that landed' "done $(git -C "$TRASH/repo.git" rev-parse main~2)" \
