@@ -490,7 +490,8 @@ check_tasks(void)
 
 	lh_path(dir, sizeof dir, "%s/tasks", board.dir);
 	if (!(shards = entries(dir, &nshards))) {
-		sys_warn(dir);
+		if (errno != ENOENT)    /* said by check_layout */
+			sys_warn(dir);
 		return;
 	}
 	for (i = 0; i < nshards; i++) {
@@ -687,7 +688,9 @@ collect_hints(const char *relative, int depth)
 
 	lh_path(dir, sizeof dir, "%s/%s", board.dir, relative);
 	if (!(names = entries(dir, &n))) {
-		sys_warn(dir);
+		/* claimants remove the empty directories of ready/ */
+		if (errno != ENOENT)
+			sys_warn(dir);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -757,7 +760,8 @@ check_names(void)
 
 	lh_path(dir, sizeof dir, "%s/names", board.dir);
 	if (!(names = entries(dir, &n))) {
-		sys_warn(dir);
+		if (errno != ENOENT)    /* said by check_layout */
+			sys_warn(dir);
 		return;
 	}
 	for (i = 0; i < n; i++) {

@@ -167,6 +167,18 @@ echo 'board-fsck: claimed/bad?name: hint for no task (repaired)' >"$TRASH/expect
 expect_code 1 'a hint that is no id' -- board-fsck -q
 expect_file 'is said on one line' "$TRASH/expected" "$TRASH/out"
 
+# an index directory gone: -n says so, and that is no system error
+rm -r "$B/ready" "$B/names"
+cat >"$TRASH/expected" <<EOF
+board-fsck: ready: missing (not repaired: -n)
+board-fsck: names: missing (not repaired: -n)
+board-fsck: task d: ready, but no hint ready/work/5/$D/d (no claimant looks for it) (not repaired: -n)
+EOF
+expect_code 3 'a missing directory' -- board-fsck -q -n
+expect_file 'is said, with what it costs' "$TRASH/expected" "$TRASH/out"
+expect_code 1 'and made again, with its hints' -- board-fsck -q
+expect_eq "the ready hint is back" "ready/work/5/$D/d" "$(hints | grep ^ready/)"
+
 # ---- bad use
 expect_code 2 'an unknown option' -- board-fsck -x
 expect_code 2 'a repository without the branch' -- board-fsck -R "$TRASH/repo.git" -B nope
