@@ -61,6 +61,7 @@ static const char manual[] =
 "3 problems left unrepaired, 5 not a board, 6 system error.\n";
 
 #define TMP_MAX_AGE 3600        /* seconds, by the file server's clock */
+#define NAME_MIN_AGE 60         /* an edit in flight is younger than this */
 
 struct landing {                /* a commit on the branch with a task's trailer */
 	char *id, commit[41];
@@ -753,10 +754,11 @@ check_names(void)
 {
 	char dir[PATH_MAX], path[PATH_MAX], object[PATH_MAX], want[64], *text, *nl;
 	struct task *t;
+	struct stat sb;
 	json_t *rec;
 	char **names;
 	size_t n, i;
-	int st;
+	int st, v;
 
 	lh_path(dir, sizeof dir, "%s/names", board.dir);
 	if (!(names = entries(dir, &n))) {
@@ -791,10 +793,13 @@ check_names(void)
 		}
 		name_of(t->rec, want, sizeof want);
 		/* an edit that renames a task takes the new name before it
-		 * writes and drops the old one after: look again */
-		if (strcmp(want, object) && (rec = lh_task_read(&board, text, NULL, &st, 0))) {
+		 * writes and drops the old one after: look again, and judge
+		 * neither a name nor a record written in the last minute */
+		if (strcmp(want, object) && (rec = lh_task_read(&board, text, &v, &st, 0))) {
 			name_of(rec, want, sizeof want);
-			if (strcmp(want, object) && strcmp(state_of(rec), "failed") && exists(object))
+			if (strcmp(want, object) && strcmp(state_of(rec), "failed") &&
+			    stat(path, &sb) == 0 && server_now - sb.st_mtime > NAME_MIN_AGE &&
+			    lh_task_age(&board, text, v, server_now) > NAME_MIN_AGE)
 				finding(object, NOT_REPAIRED, "held by task %s, whose area and title are now "
 				    "another name's (%s): the old title cannot be published again", text, want);
 			json_decref(rec);
