@@ -61,7 +61,7 @@ static const char manual[] =
 "3 problems left unrepaired, 5 not a board, 6 system error.\n";
 
 #define TMP_MAX_AGE 3600        /* seconds, by the file server's clock */
-#define NAME_MIN_AGE 60         /* an edit in flight is younger than this */
+#define WRITE_MIN_AGE 60         /* a write in flight is younger than this */
 
 struct landing {                /* a commit on the branch with a task's trailer */
 	char *id, commit[41];
@@ -798,8 +798,8 @@ check_names(void)
 		if (strcmp(want, object) && (rec = lh_task_read(&board, text, &v, &st, 0))) {
 			name_of(rec, want, sizeof want);
 			if (strcmp(want, object) && strcmp(state_of(rec), "failed") &&
-			    stat(path, &sb) == 0 && server_now - sb.st_mtime > NAME_MIN_AGE &&
-			    lh_task_age(&board, text, v, server_now) > NAME_MIN_AGE)
+			    stat(path, &sb) == 0 && server_now - sb.st_mtime > WRITE_MIN_AGE &&
+			    lh_task_age(&board, text, v, server_now) > WRITE_MIN_AGE)
 				finding(object, NOT_REPAIRED, "held by task %s, whose area and title are now "
 				    "another name's (%s): the old title cannot be published again", text, want);
 			json_decref(rec);
@@ -848,6 +848,7 @@ check_usage_log(const char *name)
 	char path[PATH_MAX], object[PATH_MAX], *line = NULL;
 	json_error_t err;
 	size_t cap = 0, number = 0;
+	struct stat sb;
 	ssize_t len;
 	json_t *j;
 	FILE *f;
@@ -862,7 +863,9 @@ check_usage_log(const char *name)
 		number++;
 		lh_path(object, sizeof object, "usage/%s:%zu", name, number);
 		if (line[len - 1] != '\n') {
-			finding(object, NOT_REPAIRED, "incomplete last line");
+			/* or one being appended right now */
+			if (fstat(fileno(f), &sb) == 0 && server_now - sb.st_mtime > WRITE_MIN_AGE)
+				finding(object, NOT_REPAIRED, "incomplete last line");
 			break;
 		}
 		line[len - 1] = 0;
