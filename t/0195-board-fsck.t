@@ -1,0 +1,192 @@
+#!/bin/sh
+# board-fsck: a board the tools made is clean; each kind of damage made by
+# hand is found and said, repaired where that is safe, and the next run
+# finds only what a person must decide
+. "$(dirname "$0")/lib.sh"
+B=$LONGHAUL_BOARD
+commit() { git -c user.name=t -c user.email=t@t commit -q --allow-empty "$@"; }
+shard() { basename "$(dirname "$(ls -d "$B"/tasks/*/"$1")")"; }
+claim() { task-claim "$@" >"$TRASH/claim" && sed -n 2p "$TRASH/claim"; }
+hints() { (cd "$B" && find ready waiting claimed -type f | sort); }
+short() { git -C "$TRASH/repo.git" rev-parse --short=12 "$1"; }
+
+board-init >/dev/null
+git init -q --bare "$TRASH/repo.git"
+git init -q -b main "$TRASH/work"
+(cd "$TRASH/work" && commit -m start) >/dev/null
+task-publish -i a -p 9 'A' >/dev/null
+task-publish -i b -p 8 'B' >/dev/null
+task-publish -i c 'C' >/dev/null
+task-publish -i d -d c 'D' >/dev/null
+task-publish -i e -p 7 'E' >/dev/null
+ta=$(claim)
+(cd "$TRASH/work" && commit -m 'do a' --trailer 'Longhaul-Task: a' --trailer "Longhaul-Token: $ta" &&
+	git push -q "$TRASH/repo.git" main) >/dev/null 2>&1
+task-update -t "$ta" -c "$(git -C "$TRASH/work" rev-parse HEAD)" -m 'did a' done a
+tb=$(claim)
+te=$(claim)
+task-update -t "$te" -m 'no-op: it was done already' done e
+A=$(shard a) C=$(shard c) D=$(shard d)
+
+# ---- a board the tools made
+expect_code 0 'a board the tools made is clean' -- board-fsck -R "$TRASH/repo.git"
+echo 'board-fsck: 5 tasks, 10 versions, 2 commits on main: no problems' >"$TRASH/expected"
+expect_file 'and says so in its summary' "$TRASH/expected" "$TRASH/out"
+expect_code 0 'with -q it says nothing' -- board-fsck -q -R "$TRASH/work"
+expect_eq 'nothing at all' '' "$(cat "$TRASH/out" "$TRASH/err")"
+hints >"$TRASH/hints.clean"
+
+# ---- the index hints
+rm "$B/claimed/b" "$B/waiting/d"
+touch "$B/claimed/c" "$B/waiting/ghost"
+mkdir -p "$B/ready/work/9/$A" && touch "$B/ready/work/9/$A/a"
+hints >"$TRASH/hints.damaged"
+cat >"$TRASH/expected" <<EOF
+board-fsck: ready/work/9/$A/a: stale hint: the task is done (X)
+board-fsck: waiting/ghost: hint for no task (X)
+board-fsck: claimed/c: stale hint: the task is ready (its hint is ready/work/5/$C/c) (X)
+board-fsck: task b: claimed, but no hint claimed/b (the reaper looks only there) (X)
+board-fsck: task d: waiting, but no hint waiting/d (it is never promoted) (X)
+board-fsck: 5 tasks, 10 versions: 5 problems, N repaired
+EOF
+sed 's/(X)/(not repaired: -n)/; s/N repaired/0 repaired/' "$TRASH/expected" >"$TRASH/expected.n"
+sed 's/(X)/(repaired)/; s/N repaired/5 repaired/' "$TRASH/expected" >"$TRASH/expected.fix"
+expect_code 3 '-n: stale and missing hints are problems left unrepaired' -- board-fsck -n
+expect_file 'each said' "$TRASH/expected.n" "$TRASH/out"
+hints >"$TRASH/hints"
+expect_file '-n changed nothing' "$TRASH/hints.damaged" "$TRASH/hints"
+expect_code 1 'all of them are repaired' -- board-fsck
+expect_file 'and each said so' "$TRASH/expected.fix" "$TRASH/out"
+hints >"$TRASH/hints"
+expect_file 'the hints are what the records want' "$TRASH/hints.clean" "$TRASH/hints"
+expect_code 0 'a second run is clean' -- board-fsck -q
+
+# ---- the records and tmp/
+task-update -V 1 -e '{"priority": 6}' edit c
+printf '{"format":1,"id":"c","version":2,' >"$B/tasks/$C/c/000002.json"
+: >"$B/tasks/$D/d/2000000000.json"
+touch -d '2000-01-01 00:00:00 UTC' "$B/tmp/host.1.old"
+touch "$B/tmp/host.2.young"
+cat >"$TRASH/expected" <<EOF
+board-fsck: tasks/$C/c/000002.json: corrupt current record: string or '}' expected near end of file; version 3 restores version 1 (repaired)
+board-fsck: tasks/$D/d/2000000000.json: not a version: the versions are 1 to 1, but the tools read the highest number as the current one (not repaired)
+board-fsck: ready/work/6/$C/c: stale hint: the task is ready (its hint is ready/work/5/$C/c) (repaired)
+board-fsck: tmp/host.1.old: temporary file not written since 2000-01-01T00:00:00Z (repaired)
+board-fsck: 5 tasks, 11 versions: 4 problems, 3 repaired
+EOF
+expect_code 3 'a truncated record, a stray version, an old temp file' -- board-fsck
+expect_file 'each said; all but the stray repaired' "$TRASH/expected" "$TRASH/out"
+expect_eq 'the damaged version is followed by a repair of it' 'repair ready 5' \
+	"$(jq -r '"\(.event) \(.state) \(.priority)"' "$B/tasks/$C/c/000003.json")"
+expect_eq 'the young temp file is left alone' host.2.young "$(ls "$B/tmp")"
+rm "$B/tasks/$D/d/2000000000.json"
+expect_code 0 'with the stray gone by hand, the board is clean' -- board-fsck -q
+
+# ---- the branch
+(cd "$TRASH/work" && git checkout -q -b side && commit -m 'f, not landed' &&
+	git push -q "$TRASH/repo.git" side && git checkout -q main) >/dev/null 2>&1
+task-publish -i f -p 9 'F' >/dev/null && tf=$(claim) &&
+	task-update -t "$tf" -c "$(git -C "$TRASH/work" rev-parse side)" done f
+task-publish -i g -p 9 'G' >/dev/null && tg=$(claim) && task-update -t "$tg" -c 0123456789abcdef done g
+# h: its worker landed it and died; the lease ran out by the server's clock
+task-publish -i h -p 9 'H' >/dev/null && th=$(claim -l 60)
+touch -d '2000-01-01 00:00:00 UTC' "$B/tasks/$(shard h)/h/00000$th.json"
+# i: landed under a claim whose lease ran out, and claimed again since
+task-publish -i i -p 9 'I' >/dev/null && ti=$(claim)
+(cd "$TRASH/work" &&
+	commit -m 'a again' --trailer 'Longhaul-Task: a' --trailer 'Longhaul-Token: 9' &&
+	commit -m 'b, not done yet' --trailer 'Longhaul-Task: b' --trailer "Longhaul-Token: $tb" &&
+	commit -m 'c, then its worker died' --trailer 'Longhaul-Task: c' --trailer 'Longhaul-Token: 2' &&
+	commit -m 'h' --trailer 'Longhaul-Task: h' --trailer "Longhaul-Token: $th" &&
+	commit -m 'i, an old claim' --trailer 'Longhaul-Task: i' --trailer 'Longhaul-Token: 1' &&
+	git push -q "$TRASH/repo.git" main) >/dev/null 2>&1
+a1=$(short main~5) a2=$(short main~4) c1=$(short main~2) h1=$(short main~1) i1=$(short main)
+cat >"$TRASH/expected" <<EOF
+board-fsck: task a: its trailer is on 2 commits on main: $a1 (token $ta), $a2 (token 9) (not repaired)
+board-fsck: task c: ready, but commit $c1 on main carries its trailer: marked done (repaired)
+board-fsck: task f: done with commit $(short side), which is not on main (not repaired)
+board-fsck: task g: done with commit 0123456789ab, which is not on main (nor in the repository) (not repaired)
+board-fsck: task h: claimed, its lease expired, but commit $h1 on main carries its trailer: marked done (repaired)
+board-fsck: task i: claimed again under token $ti, but commit $i1 on main carries its trailer (token 1): the new owner is doing it twice (not repaired)
+board-fsck: 9 tasks, 22 versions, 7 commits on main: 6 problems, 2 repaired
+EOF
+everything() { (cd "$B" && find . -path ./clock -prune -o -print | sort | xargs ls -ld --time-style=+%s.%N | cut -c11-); }
+everything >"$TRASH/before"
+expect_code 3 '-n: the same problems' -- board-fsck -n -R "$TRASH/repo.git"
+everything >"$TRASH/after"
+expect_file '-n wrote nothing on the board but its clock' "$TRASH/before" "$TRASH/after"
+expect_code 3 'the branch and the board disagree' -- board-fsck -R "$TRASH/repo.git"
+expect_file 'each disagreement said' "$TRASH/expected" "$TRASH/out"
+expect_eq 'c is done with the commit that landed' "done $(git -C "$TRASH/repo.git" rev-parse main~2)" \
+	"$(task-show c | jq -r '"\(.state) \(.result.commit)"')"
+expect_eq 'and d, which waited for c, is ready' "ready/work/5/$D/d" "$(hints | grep '/d$')"
+grep -v -e 'task [ch]:' -e '^board-fsck: 9 tasks' "$TRASH/expected" >"$TRASH/expected.left"
+echo 'board-fsck: 9 tasks, 24 versions, 7 commits on main: 4 problems, 0 repaired' >>"$TRASH/expected.left"
+expect_code 3 'a second run finds only what a person must decide' -- board-fsck -R "$TRASH/repo.git"
+expect_file 'those four' "$TRASH/expected.left" "$TRASH/out"
+expect_code 3 'with -j' -- board-fsck -j -R "$TRASH/repo.git"
+expect_eq 'one JSON object per problem' '4 false' \
+	"$(jq -s '"\(length) \(map(.repaired) | any)"' -r "$TRASH/out")"
+
+# ---- what only a person can mend: a damaged old version, a task in the
+# wrong shard, a name that holds no id, a name left behind by a rename
+cp -R "$B" "$TRASH/saved"
+E=$(shard e)
+printf 'garbage' >"$B/tasks/$E/e/000001.json"
+mkdir -p "$B/tasks/00/x" && cp "$B/tasks/$A/a/000001.json" "$B/tasks/00/x/"
+echo 'not an id!' >"$B/names/0000000000000000"
+old_name=$(cd "$B/names" && grep -lx f ./* | cut -c3-)
+task-update -V 3 -e '{"title": "F, renamed"}' edit f
+new_name=$(cd "$B/names" && grep -lx f ./* | cut -c3-)
+cp "$TRASH/saved/names/$old_name" "$B/names/"
+# the edit died between its write and its drop of the old name, long ago
+touch -d '2000-01-01 00:00:00 UTC' "$B/names/$old_name" "$B/tasks/$(shard f)/f/000004.json"
+cat >"$TRASH/expected" <<EOF
+board-fsck: tasks/00/x: in the wrong shard (it belongs in tasks/87/): no tool sees it (not repaired)
+board-fsck: tasks/$E/e/000001.json: corrupt record: '[' or '{' expected near 'garbage' (not repaired)
+board-fsck: names/0000000000000000: does not hold a task id: its title can never be published (not repaired)
+board-fsck: names/$old_name: held by task f, whose area and title are now another name's (names/$new_name): the old title cannot be published again (not repaired)
+EOF
+expect_code 3 'a person must mend these' -- board-fsck -q
+expect_file 'each said, nothing touched' "$TRASH/expected" "$TRASH/out"
+rm -rf "$B" && mv "$TRASH/saved" "$B"
+
+# ---- the usage log: reported, never repaired
+mkdir "$B/usage"
+printf '{"tokens":1}\n[1]\n{"tokens":' >"$B/usage/host.jsonl"
+cat >"$TRASH/expected" <<EOF
+board-fsck: usage/host.jsonl:2: not a JSON object (not repaired)
+board-fsck: usage/host.jsonl:3: incomplete last line (not repaired)
+EOF
+head -n 1 "$TRASH/expected" >"$TRASH/expected.young"
+expect_code 3 'a damaged usage log' -- board-fsck -q
+expect_file 'line by line; a last line just written may be half way' "$TRASH/expected.young" "$TRASH/out"
+touch -d '2000-01-01 00:00:00 UTC' "$B/usage/host.jsonl"
+expect_code 3 'an old one' -- board-fsck -q
+expect_file 'is not' "$TRASH/expected" "$TRASH/out"
+
+# a name that is no id, with a newline in it: still one line, and removed
+rm -r "$B/usage"
+touch "$B/claimed/bad
+name"
+echo 'board-fsck: claimed/bad?name: hint for no task (repaired)' >"$TRASH/expected"
+expect_code 1 'a hint that is no id' -- board-fsck -q
+expect_file 'is said on one line' "$TRASH/expected" "$TRASH/out"
+
+# an index directory gone: -n says so, and that is no system error
+rm -r "$B/ready" "$B/names"
+cat >"$TRASH/expected" <<EOF
+board-fsck: ready: missing (not repaired: -n)
+board-fsck: names: missing (not repaired: -n)
+board-fsck: task d: ready, but no hint ready/work/5/$D/d (no claimant looks for it) (not repaired: -n)
+EOF
+expect_code 3 'a missing directory' -- board-fsck -q -n
+expect_file 'is said, with what it costs' "$TRASH/expected" "$TRASH/out"
+expect_code 1 'and made again, with its hints' -- board-fsck -q
+expect_eq "the ready hint is back" "ready/work/5/$D/d" "$(hints | grep ^ready/)"
+
+# ---- bad use
+expect_code 2 'an unknown option' -- board-fsck -x
+expect_code 2 'a repository without the branch' -- board-fsck -R "$TRASH/repo.git" -B nope
+expect_code 5 'not a board' -- board-fsck -b "$TRASH/work"
+done_testing
