@@ -1,5 +1,6 @@
 # longhaul: plain make. Every src/NAME.c that is not src/lh-*.c is a tool;
 # src/lh-*.c make the library liblonghaul.a that the tools share.
+VERSION = 0.1
 PREFIX  = /usr/local
 BINDIR  = $(PREFIX)/bin
 SHAREDIR = $(PREFIX)/share/longhaul
@@ -8,7 +9,7 @@ MANDIR  = $(PREFIX)/share/man
 CFLAGS  = -O2 -g
 LDFLAGS =
 # warnings and the language level go on top of the user's CFLAGS
-LH_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DLH_SHAREDIR=\"$(SHAREDIR)\" -Wall -Wextra $(CFLAGS)
+LH_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DLH_SHAREDIR=\"$(SHAREDIR)\" -DLH_VERSION=\"$(VERSION)\" -Wall -Wextra $(CFLAGS)
 LH_LDFLAGS = -Wl,--as-needed $(LDFLAGS)
 LDLIBS  = -ljansson -lcurl -lm
 

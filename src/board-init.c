@@ -19,7 +19,7 @@ main(int argc, char **argv)
 	const char *dir = NULL;
 	int c, r;
 
-	lh_help(argc, argv, manual);
+	lh_std_options(argc, argv, manual);
 	while ((c = getopt(argc, argv, "b:")) != -1)
 		switch (c) {
 		case 'b': dir = optarg; break;

@@ -74,7 +74,7 @@ main(int argc, char **argv)
 	struct dirent **names;
 	FILE *f;
 
-	lh_help(argc, argv, manual);
+	lh_std_options(argc, argv, manual);
 	while ((c = getopt(argc, argv, "td:g:")) != -1)
 		switch (c) {
 		case 't': total_only = 1; break;

@@ -90,7 +90,7 @@ main(int argc, char **argv)
 	size_t i;
 	int c;
 
-	lh_help(argc, argv, manual);
+	lh_std_options(argc, argv, manual);
 	while ((c = getopt(argc, argv, "a:b:jk:P:s:")) != -1)
 		switch (c) {
 		case 'a': want_area = optarg; break;
