@@ -1,4 +1,7 @@
-# longhaul: plain make. Every src/NAME.c that is not src/lh-*.c is a tool;
+# longhaul: plain make. The installed tools find their prompts and prices
+# relative to themselves (BINDIR/../share/longhaul), so a tree installed
+# under any PREFIX, or staged in DESTDIR and moved, works as it is.
+# Every src/NAME.c that is not src/lh-*.c is a tool;
 # src/lh-*.c make the library liblonghaul.a that the tools share.
 VERSION = 0.1
 PREFIX  = /usr/local
@@ -56,8 +59,13 @@ install: all
 	for f in share/prompts/* share/*.json; do [ ! -f "$$f" ] || cp "$$f" "$(DESTDIR)$(SHAREDIR)/$${f#share/}"; done
 	for f in $(MAN1) $(MAN5) $(MAN7); do cp "$$f" "$(DESTDIR)$(MANDIR)/man$${f##*.}/"; done
 
+uninstall:
+	for f in $(TOOLS) $(SCRIPTS); do rm -f "$(DESTDIR)$(BINDIR)/$${f##*/}"; done
+	rm -rf "$(DESTDIR)$(SHAREDIR)"
+	for f in $(MAN1) $(MAN5) $(MAN7); do rm -f "$(DESTDIR)$(MANDIR)/man$${f##*.}/$${f##*/}"; done
+
 clean:
 	rm -f $(TOOLS) src/*.o liblonghaul.a
 	rm -rf t/trash.*
 
-.PHONY: all check bench demo install clean deps
+.PHONY: all check bench demo install uninstall clean deps

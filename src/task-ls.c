@@ -38,6 +38,27 @@ in_list(const char *list, const char *word)
 	return 0;
 }
 
+/* every word of the -s list is a state */
+static void
+check_states(const char *list)
+{
+	static const char *const states[] = { "ready", "waiting", "claimed", "done", "failed" };
+	const char *p = list;
+	size_t n, i;
+
+	for (;;) {
+		n = strcspn(p, ",");
+		for (i = 0; i < sizeof states / sizeof *states; i++)
+			if (strlen(states[i]) == n && !strncmp(p, states[i], n))
+				break;
+		if (i == sizeof states / sizeof *states)
+			lh_die(LH_USAGE, "-s %s: no state %.*s (ready, waiting, claimed, done, failed)", list, (int)n, p);
+		if (!p[n])
+			return;
+		p += n + 1;
+	}
+}
+
 static void
 list(const char *id)
 {
@@ -98,7 +119,7 @@ main(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'k': want_kind = optarg; break;
 		case 'P': want_parent = optarg; break;
-		case 's': want_state = optarg; break;
+		case 's': check_states(want_state = optarg); break;
 		default: lh_usage(usage);
 		}
 	if (optind != argc)
