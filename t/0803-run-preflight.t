@@ -57,5 +57,14 @@ expect_code 2 'no repository at all: exit 2' -- \
 expect_match "with git's own message" "pre-flight: $TRASH/nothing.git: cannot push: .*does not appear to be a git repository" "$TRASH/err"
 expect_code 2 'no such branch: exit 2' -- run -B nosuch
 expect_match 'naming the branch' "pre-flight: $TRASH/repo.git: no branch nosuch" "$TRASH/err"
+
+# the default board, .longhaul, in the git work tree one runs from
+expect_code 2 'run from inside a work tree, with the default board' -- \
+	sh -c 'cd "$1/src" && unset LONGHAUL_BOARD && exec longhaul-run -R "$1/nothing.git" -G goal -W "$1/work"' sh "$TRASH"
+expect_match 'a warning says the board is in the tree' "^longhaul-run: warning: the board $TRASH/src/.longhaul is inside the git work tree $TRASH/src and not ignored" "$TRASH/err"
+echo .longhaul/ >"$TRASH/src/.gitignore"
+expect_code 2 'the same, with .longhaul/ ignored' -- \
+	sh -c 'cd "$1/src" && unset LONGHAUL_BOARD && exec longhaul-run -R "$1/nothing.git" -G goal -W "$1/work"' sh "$TRASH"
+expect_eq 'no warning' 0 "$(grep -c warning "$TRASH/err")"
 expect_eq 'no model call in all of this' 0 "$(calls)"
 done_testing
