@@ -422,7 +422,7 @@ lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response
 	if (llm_env_number("LONGHAUL_BUDGET_USD", -1) >= 0) {
 		if (!(value = llm_price(&c))) {
 			snprintf(err, sizeof err, "%s:%s: no price, so the budget in USD cannot be kept: give one in the "
-			    "\"prices\" of %s, or a budget in tokens", c.m.provider, c.m.name,
+			    "\"prices\" of %.200s, or a budget in tokens", c.m.provider, c.m.name,
 			    llm_config_file[0] ? llm_config_file : "~/.config/longhaul/config.json");
 			free_call(&c);
 			return fail_early(response, LH_LLM_USAGE, err);
