@@ -283,8 +283,9 @@ gather(char *p, size_t size, size_t n, void *arg)
 }
 
 /* Does the list of the models endpoint offer name?  Anthropic lists dated
- * ids (claude-sonnet-4-5-20250929) for the names people write. 1 yes, 0
- * no, -1 cannot tell (no list, or only a page of it). */
+ * ids (claude-sonnet-4-5-20250929) for the names people write, Ollama
+ * NAME:latest for NAME. 1 yes, 0 no, -1 cannot tell (no list, or only a
+ * page of it). */
 static int
 offered(json_t *list, const char *name)
 {
@@ -296,7 +297,7 @@ offered(json_t *list, const char *name)
 		return -1;
 	json_array_foreach(data, i, m)
 		if ((id = json_string_value(json_object_get(m, "id"))) &&
-		    (!strcmp(id, name) || (!strncmp(id, name, n) && id[n] == '-') ||
+		    (!strcmp(id, name) || (!strncmp(id, name, n) && (id[n] == '-' || !strcmp(id + n, ":latest"))) ||
 		    (!strncmp(id, "models/", 7) && !strcmp(id + 7, name))))
 			return 1;
 	return 0;

@@ -866,12 +866,20 @@ serve(void *arg)
 	start = lh_now();
 	rq.anthropic = !strcmp(rq.path, "/v1/messages");
 	if (!strcmp(rq.method, "GET") && (!strcmp(rq.path, "/v1/models") || !strncmp(rq.path, "/v1/models?", 11))) {
-		/* the models endpoint, for pre-flights: an empty list, and not
-		 * logged, since the log is of model calls */
-		static const char list[] = "{\"object\":\"list\",\"data\":[]}";
+		/* the models endpoint, for pre-flights: the models the rules
+		 * name (none: an empty list), not logged, since the log is of
+		 * model calls */
+		json_t *list = json_pack("{s:s,s:[]}", "object", "list", "data"), *data = json_object_get(list, "data");
+		char *text;
 
-		if (send_head(c->fd, 200, "application/json", sizeof list - 1, NULL) == 0)
-			write_all(c->fd, list, sizeof list - 1);
+		for (k = 0; k < nrules; k++)
+			if (rules[k].model)
+				json_array_append_new(data, json_pack("{s:s,s:s}", "id", rules[k].model, "object", "model"));
+		text = json_dumps(list, JSON_COMPACT);
+		if (send_head(c->fd, 200, "application/json", strlen(text), NULL) == 0)
+			write_all(c->fd, text, strlen(text));
+		free(text);
+		json_decref(list);
 		pthread_mutex_lock(&lock);
 		active--;
 		pthread_mutex_unlock(&lock);

@@ -70,6 +70,21 @@ expect_code 0 "without a budget it is called" -- llm-call -m openai:mystery hi
 expect_code 0 "llm-usage sums" -- llm-usage -b "$LONGHAUL_BOARD"
 expect_match "and warns about the unpriced calls" '^llm-usage: openai:mystery: 2 calls without a price, counted as \$0' "$TRASH/err"
 
+# pre-flight of a model the server does not offer
+cat >"$TRASH/listing.jsonl" <<'RULES'
+{"match":{"model":"gpt-4.1"},"reply":{"text":"hi"}}
+{"match":{"model":"claude-sonnet-4-5-20250929"},"reply":{"text":"hi"}}
+RULES
+llm-mock -r "$TRASH/listing.jsonl" -P "$TRASH/list.port" >/dev/null 2>&1 &
+lister=$!
+at_exit 'kill $lister'
+wait_for 10 '[ -s "$TRASH/list.port" ]' || { echo "Bail out! no third llm-mock"; exit 1; }
+list_url=http://127.0.0.1:$(cat "$TRASH/list.port")
+expect_code 0 "-p: a model the server lists" -- llm-call -p -u "$list_url/v1" -m openai:gpt-4.1
+expect_code 0 "-p: an undated name of a dated id" -- llm-call -p -u "$list_url" -m anthropic:claude-sonnet-4-5
+expect_code 3 "-p: a model the server does not list: exit 3" -- llm-call -p -u "$list_url/v1" -m openai:gpt-4.2
+expect_match "saying so" 'openai:gpt-4.2 at .*: the server does not offer this model \(2 models listed\)' "$TRASH/err"
+
 # the list
 expect_code 0 "llm-call -l" -- llm-call -l
 expect_match "the config in use" "^config	$XDG_CONFIG_HOME/longhaul/config.json" "$TRASH/out"
