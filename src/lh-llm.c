@@ -8,7 +8,7 @@
  *
  * This file holds the call itself (attempts, retries, HTTP); the rest of
  * the client is split by subject:
- *   lh-llm-config.c   the model and the key of a role
+ *   lh-llm-config.c   the model and the key of a role, pre-flight, listing
  *   lh-llm-wire.c     both wire formats: requests, replies, SSE
  *   lh-llm-fleet.c    what callers share: cool-down, in-flight slots,
  *                     usage log, prices, budget
