@@ -66,4 +66,18 @@ LONGHAUL_SHARE=$TRASH/share expect_code 1 'workers dead: the cycle ends, the run
 expect_eq 'long before the cycle time' true "$([ $(( $(date +%s) - start )) -lt 200 ] && echo true)"
 expect_match "the worker's fatal error reaches the runner's stderr" 'prompts/worker.md' "$TRASH/err"
 expect_match 'the cycle ends with the reason' '^longhaul-run: cycle 0001: (no worker is alive and work is ready|agents exited): .+' "$TRASH/err"
+
+# the planners die at once (no planner prompt), the workers live on with
+# nothing to do: the same, for the plan
+seed
+rm -rf "$TRASH/share" && mkdir -p "$TRASH/share/prompts"
+cp "$LONGHAUL_SHARE/prompts/worker.md" "$TRASH/share/prompts/"
+cp "$LONGHAUL_SHARE/prices.json" "$TRASH/share/"
+start=$(date +%s)
+LONGHAUL_SHARE=$TRASH/share expect_code 1 'planners dead: the cycle ends, the run stops: exit 1' -- \
+	longhaul-run -b "$TRASH/b" -R "$TRASH/repo.git" -G 'make the list go to two' -g 'grep -qx two list.txt' \
+	-n 1 -j 1 -c 1 -t 240 -W "$TRASH/work"
+expect_eq 'long before the cycle time, again' true "$([ $(( $(date +%s) - start )) -lt 200 ] && echo true)"
+expect_match 'the cycle ends with the planner'"'"'s last words' \
+	'^longhaul-run: cycle 0001: no planner is alive and planning is ready: longhaul-planner: .*prompts/planner.md: no planner prompt$' "$TRASH/err"
 done_testing
