@@ -155,8 +155,8 @@ main(int argc, char **argv)
 	free(names);
 	free(line);
 	json_object_foreach(unpriced, model, v)
-		lh_warn("%s: %lld calls without a price, counted as $0 (give it a price in the config's \"prices\")",
-		    model, (long long)json_integer_value(v));
+		lh_warn("%s: %lld call%s without a price, counted as $0 (give it a price in the config's \"prices\")",
+		    model, (long long)json_integer_value(v), json_integer_value(v) == 1 ? "" : "s");
 	json_decref(unpriced);
 	if (!json_array_size(order)) {
 		puts("{\"by\":\"total\",\"calls\":0,\"cost_usd\":0.0,\"input_tokens\":0,\"output_tokens\":0,\"cache_read_tokens\":0,\"cache_write_tokens\":0}");
