@@ -1,5 +1,9 @@
-# longhaul: plain make. Every src/NAME.c that is not src/lh-*.c is a tool;
+# longhaul: plain make. The installed tools find their prompts and prices
+# relative to themselves (BINDIR/../share/longhaul), so a tree installed
+# under any PREFIX, or staged in DESTDIR and moved, works as it is.
+# Every src/NAME.c that is not src/lh-*.c is a tool;
 # src/lh-*.c make the library liblonghaul.a that the tools share.
+VERSION = 0.1
 PREFIX  = /usr/local
 BINDIR  = $(PREFIX)/bin
 SHAREDIR = $(PREFIX)/share/longhaul
@@ -8,7 +12,7 @@ MANDIR  = $(PREFIX)/share/man
 CFLAGS  = -O2 -g
 LDFLAGS =
 # warnings and the language level go on top of the user's CFLAGS
-LH_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DLH_SHAREDIR=\"$(SHAREDIR)\" -Wall -Wextra $(CFLAGS)
+LH_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DLH_SHAREDIR=\"$(SHAREDIR)\" -DLH_VERSION=\"$(VERSION)\" -Wall -Wextra $(CFLAGS)
 LH_LDFLAGS = -Wl,--as-needed $(LDFLAGS)
 LDLIBS  = -ljansson -lcurl -lm
 
@@ -55,8 +59,13 @@ install: all
 	for f in share/prompts/* share/*.json; do [ ! -f "$$f" ] || cp "$$f" "$(DESTDIR)$(SHAREDIR)/$${f#share/}"; done
 	for f in $(MAN1) $(MAN5) $(MAN7); do cp "$$f" "$(DESTDIR)$(MANDIR)/man$${f##*.}/"; done
 
+uninstall:
+	for f in $(TOOLS) $(SCRIPTS); do rm -f "$(DESTDIR)$(BINDIR)/$${f##*/}"; done
+	rm -rf "$(DESTDIR)$(SHAREDIR)"
+	for f in $(MAN1) $(MAN5) $(MAN7); do rm -f "$(DESTDIR)$(MANDIR)/man$${f##*.}/$${f##*/}"; done
+
 clean:
 	rm -f $(TOOLS) src/*.o liblonghaul.a
 	rm -rf t/trash.*
 
-.PHONY: all check bench demo install clean deps
+.PHONY: all check bench demo install uninstall clean deps

@@ -35,10 +35,6 @@
 
 #include "longhaul.h"
 
-#ifndef LH_SHAREDIR
-#define LH_SHAREDIR "/usr/local/share/longhaul"
-#endif
-
 enum {
 	STEPPED = 0, SUBMITTED = 1, USAGE = 2, LIMIT = 3, FORMAT = 4,
 	STUCK = 5, UNAVAILABLE = 6, BUDGET = 7, ERROR = 8,
@@ -1063,7 +1059,6 @@ start(void)
 	json_t *task, *v, *verify;
 	json_error_t jerr;
 	char path[4096], *prompt, *msg, *p;
-	const char *share = getenv("LONGHAUL_SHARE");
 	size_t i, len;
 
 	if (!task_path)
@@ -1071,7 +1066,7 @@ start(void)
 	if (!(task = json_load_file(task_path, 0, &jerr)) || !json_is_object(task))
 		lh_die(USAGE, "%s: %s", task_path, task ? "not a JSON object" : jerr.text);
 	if (!prompt_path) {
-		lh_path(path, sizeof path, "%s/prompts/%s.md", share && *share ? share : LH_SHAREDIR, role);
+		lh_path(path, sizeof path, "%s/prompts/%s.md", lh_share_dir(), role);
 		prompt_path = path;
 	}
 	prompt = read_all(prompt_path);
@@ -1226,7 +1221,7 @@ main(int argc, char **argv)
 	const char *v;
 	struct state s;
 
-	lh_help(argc, argv, manual);
+	lh_std_options(argc, argv, manual);
 	while ((c = getopt(argc, argv, "AT:t:d:r:p:m:x:Fe:sn:W:K:D:o:R:M:u:N")) != -1)
 		switch (c) {
 		case 'A': all = 1; break;

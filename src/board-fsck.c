@@ -1293,7 +1293,7 @@ main(int argc, char **argv)
 	const char *dir = NULL;
 	int c;
 
-	lh_help(argc, argv, manual);
+	lh_std_options(argc, argv, manual);
 	while ((c = getopt(argc, argv, "b:B:jnqR:")) != -1)
 		switch (c) {
 		case 'b': dir = optarg; break;

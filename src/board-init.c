@@ -5,9 +5,9 @@
 
 #include "longhaul.h"
 
-static const char usage[] = "board-init [-b board]";
+static const char usage[] = "board-init [-b board | board]";
 static const char manual[] =
-"usage: board-init [-b board]\n"
+"usage: board-init [-b board | board]\n"
 "Create the board directory (default $LONGHAUL_BOARD, else .longhaul) with\n"
 "its subdirectories and format file; a board that exists is left as it is.\n"
 "Prints the board's path. See longhaul-board(5).\n";
@@ -19,12 +19,14 @@ main(int argc, char **argv)
 	const char *dir = NULL;
 	int c, r;
 
-	lh_help(argc, argv, manual);
+	lh_std_options(argc, argv, manual);
 	while ((c = getopt(argc, argv, "b:")) != -1)
 		switch (c) {
 		case 'b': dir = optarg; break;
 		default: lh_usage(usage);
 		}
+	if (optind + 1 == argc && !dir)
+		dir = argv[optind++];
 	if (optind != argc)
 		lh_usage(usage);
 	if (!dir)

@@ -199,7 +199,7 @@ main(int argc, char **argv)
 	DIR *dp;
 	int c, full = 0;
 
-	lh_help(argc, argv, manual);
+	lh_std_options(argc, argv, manual);
 	while ((c = getopt(argc, argv, "b:fn")) != -1)
 		switch (c) {
 		case 'b': dir = optarg; break;

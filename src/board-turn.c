@@ -171,7 +171,7 @@ main(int argc, char **argv)
 	long n = 1;
 	int c, r, is_run;
 
-	lh_help(argc, argv, manual);
+	lh_std_options(argc, argv, manual);
 	if ((env = getenv("LONGHAUL_TURN_LEASE")) && *env)
 		lease = atof(env);
 	while ((c = getopt(argc, argv, "+b:l:m:n:w:")) != -1)

@@ -604,7 +604,7 @@ main(int argc, char **argv)
 	const char *decided_by = "model";
 	char *out;
 
-	lh_help(argc, argv, manual);
+	lh_std_options(argc, argv, manual);
 	while ((c = getopt(argc, argv, "a:b:B:c:f:Fg:G:kn:p:R:s:t:")) != -1)
 		switch (c) {
 		case 'a': attempts = atoi(optarg); break;

@@ -169,41 +169,59 @@ llm_take_slot(struct call *c, int limit)
 
 /* ---- usage log and prices ---- */
 
+/* In one price table: "provider:model", then "model", then the longest
+ * key that prefixes either (dated versions). */
 static json_t *
-load_prices(void)
+price_in(json_t *prices, const char *full, const char *name)
 {
-	char path[4096];
-	const char *share = getenv("LONGHAUL_SHARE");
+	json_t *p, *v;
+	const char *key, *best = NULL;
 
-	lh_path(path, sizeof path, "%s/prices.json", share && *share ? share : LH_SHAREDIR);
-	return json_load_file(path, 0, NULL);
+	if (!json_is_object(prices))
+		return NULL;
+	if ((p = json_object_get(prices, full)) || (p = json_object_get(prices, name)))
+		return p;
+	json_object_foreach(prices, key, v)
+		if (key[0] != '_' && (!strncmp(full, key, strlen(key)) || !strncmp(name, key, strlen(key))) &&
+		    (!best || strlen(key) > strlen(best)))
+			best = key;
+	return best ? json_object_get(prices, best) : NULL;
 }
 
-/* USD per million tokens: "provider:model", then "model", then the
- * longest key that prefixes the model's name (dated versions). */
+/* The price of the call's model, USD per million tokens, a new reference
+ * or NULL: the alias's "price", the config's "prices", then
+ * SHARE/prices.json. */
+json_t *
+llm_price(const struct call *c)
+{
+	json_t *file, *p;
+	char path[4096], full[512];
+
+	if (c->m.alias && (p = json_object_get(json_object_get(json_object_get(c->config, "models"), c->m.alias), "price")))
+		return json_incref(p);
+	snprintf(full, sizeof full, "%s:%s", c->m.provider, c->m.name ? c->m.name : "");
+	if ((p = price_in(json_object_get(c->config, "prices"), full, c->m.name ? c->m.name : "")))
+		return json_incref(p);
+	lh_path(path, sizeof path, "%s/prices.json", lh_share_dir());
+	if (!(file = json_load_file(path, 0, NULL)))
+		return NULL;
+	p = json_incref(price_in(file, full, c->m.name ? c->m.name : ""));
+	json_decref(file);
+	return p;
+}
+
 double
 llm_cost(const struct call *c)
 {
-	json_t *prices = load_prices(), *p, *v;
-	const char *key, *best = NULL;
-	char full[512];
+	json_t *p = llm_price(c);
 	double usd = 0;
 
-	if (!prices)
-		return 0;
-	snprintf(full, sizeof full, "%s:%s", c->m.provider, c->m.name);
-	if (!(p = json_object_get(prices, full)) && !(p = json_object_get(prices, c->m.name))) {
-		json_object_foreach(prices, key, v)
-			if ((!strncmp(full, key, strlen(key)) || !strncmp(c->m.name, key, strlen(key))) && (!best || strlen(key) > strlen(best)))
-				best = key;
-		p = best ? json_object_get(prices, best) : NULL;
-	}
 	if (p)
 		usd = (c->input * json_number_value(json_object_get(p, "input")) +
 		    c->output * json_number_value(json_object_get(p, "output")) +
 		    c->cache_read * json_number_value(json_object_get(p, "cache_read")) +
 		    c->cache_write * json_number_value(json_object_get(p, "cache_write"))) / 1e6;
-	json_decref(prices);
+	json_decref(p);
 	return usd;
 }
 
@@ -226,7 +244,7 @@ llm_log_usage(struct call *c, json_t *resp, int status)
 {
 	char dir[4096], path[4400], iso[32];
 	const char *v;
-	json_t *line;
+	json_t *line, *price;
 	char *s;
 	size_t n;
 	int fd;
@@ -247,6 +265,9 @@ llm_log_usage(struct call *c, json_t *resp, int status)
 	json_object_set(line, "latency_s", json_object_get(resp, "latency_s"));
 	json_object_set(line, "attempts", json_object_get(resp, "attempts"));
 	json_object_set_new(line, "outcome", json_string(outcome_name(status)));
+	if (!(price = llm_price(c)))
+		json_object_set_new(line, "unpriced", json_true());
+	json_decref(price);
 	if (c->request_id[0])
 		json_object_set_new(line, "request_id", json_string(c->request_id));
 	s = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(15));

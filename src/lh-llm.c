@@ -8,7 +8,7 @@
  *
  * This file holds the call itself (attempts, retries, HTTP); the rest of
  * the client is split by subject:
- *   lh-llm-config.c   the model and the key of a role
+ *   lh-llm-config.c   the model and the key of a role, pre-flight, listing
  *   lh-llm-wire.c     both wire formats: requests, replies, SSE
  *   lh-llm-fleet.c    what callers share: cool-down, in-flight slots,
  *                     usage log, prices, budget
@@ -34,6 +34,10 @@
 
 #include "longhaul.h"
 #include "lh-llm.h"
+
+#ifndef LH_VERSION
+#define LH_VERSION "unknown"
+#endif
 void
 llm_buf_add(struct buf *b, const char *s, size_t n)
 {
@@ -414,6 +418,17 @@ lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response
 		free_call(&c);
 		return fail_early(response, status, redact(err));
 	}
+	/* a model without a price would cost $0 and never reach the budget */
+	if (llm_env_number("LONGHAUL_BUDGET_USD", -1) >= 0) {
+		if (!(value = llm_price(&c))) {
+			snprintf(err, sizeof err, "%s:%s: no price, so the budget in USD cannot be kept: give one in the "
+			    "\"prices\" of %.200s, or a budget in tokens", c.m.provider, c.m.name,
+			    llm_config_file[0] ? llm_config_file : "~/.config/longhaul/config.json");
+			free_call(&c);
+			return fail_early(response, LH_LLM_USAGE, err);
+		}
+		json_decref(value);
+	}
 	if (llm_budget_spent(err, sizeof err)) {
 		free_call(&c);
 		return fail_early(response, LH_LLM_BUDGET, err);
@@ -481,7 +496,7 @@ lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response
 	if (!(c.curl = curl_easy_init()))
 		lh_die(LH_LLM_TEMPORARY, "cannot start curl");
 	curl_easy_setopt(c.curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c.curl, CURLOPT_USERAGENT, "longhaul-llm-call/0.1");
+	curl_easy_setopt(c.curl, CURLOPT_USERAGENT, "longhaul-llm-call/" LH_VERSION);
 	curl_easy_setopt(c.curl, CURLOPT_CONNECTTIMEOUT_MS, (long)(llm_env_number("LONGHAUL_CONNECT_TIMEOUT", 10) * 1000));
 	/* an idle timeout (on_progress), not a total one: long answers take
 	 * their time; curl's low-speed limit averages over seconds of

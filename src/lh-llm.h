@@ -7,10 +7,6 @@
 
 #include <curl/curl.h>
 
-#ifndef LH_SHAREDIR
-#define LH_SHAREDIR "/usr/local/share/longhaul"
-#endif
-
 /* ---- growing buffers ---- */
 
 struct buf {
@@ -36,6 +32,7 @@ struct call {
 	const struct lh_llm_options *opt;
 	struct model m;
 	json_t *config;
+	int resolve_only;       /* resolve the model, not the key */
 	CURL *curl;
 	/* reply of the current attempt */
 	long http_status;
@@ -79,6 +76,8 @@ double llm_env_number(const char *name, double dflt);
 /* lh-llm-config.c: the model and the key */
 json_t *llm_load_config(const char *path, char *err, size_t errsize);
 int llm_resolve_model(struct call *c, char *err, size_t errsize);
+const char *llm_model_spec(const struct lh_llm_options *o, json_t *config);
+extern char llm_config_file[4096];
 
 /* lh-llm-wire.c: requests and replies */
 json_t *llm_openai_request(struct call *c, json_t *rq, long max_tokens, const char *system);
@@ -96,6 +95,7 @@ int llm_take_slot(struct call *c, int limit);
 void llm_touch_slot(void);
 void llm_release_slot(void);
 void llm_on_signal(int sig);
+json_t *llm_price(const struct call *c);
 double llm_cost(const struct call *c);
 void llm_log_usage(struct call *c, json_t *resp, int status);
 int llm_budget_spent(char *err, size_t errsize);

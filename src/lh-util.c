@@ -290,18 +290,70 @@ lh_iso_time(double t, char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+#ifndef LH_SHAREDIR
+#define LH_SHAREDIR "/usr/local/share/longhaul"
+#endif
+#ifndef LH_VERSION
+#define LH_VERSION "unknown"
+#endif
+
+/* The options every tool has, looked for before getopt sees argv: -h and
+ * --help print the manual, --version the version. Only the options
+ * before the first operand (or --) are looked at, so a command that a
+ * tool runs keeps its own -h. */
 void
-lh_help(int argc, char **argv, const char *manual)
+lh_std_options(int argc, char **argv, const char *manual)
 {
 	int i;
 
 	lh_init(argc, argv);
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		if (!strcmp(argv[i], "--help")) {
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(manual, stdout);
 			lh_close_stdout();
 			exit(0);
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("%s (longhaul) %s\n", lh_prog, LH_VERSION);
+			lh_close_stdout();
+			exit(0);
 		}
+}
+
+/* The directory of prompts and prices: $LONGHAUL_SHARE, else found from
+ * where this program is (/proc/self/exe), so that an installed tree works
+ * wherever it was installed, staged or not: BINDIR/../share/longhaul, then
+ * a source tree's share/ beside the built tools, then the PREFIX it was
+ * built for. */
+const char *
+lh_share_dir(void)
+{
+	static char dir[PATH_MAX];
+	static const char *const beside[] = { "../share/longhaul", "share" };
+	char exe[PATH_MAX], probe[2 * PATH_MAX], *slash;
+	const char *env = getenv("LONGHAUL_SHARE");
+	struct stat st;
+	ssize_t n;
+	size_t i;
+
+	if (env && *env)
+		return env;
+	if (dir[0])
+		return dir;
+	if ((n = readlink("/proc/self/exe", exe, sizeof exe - 1)) > 0) {
+		exe[n] = 0;
+		if ((slash = strrchr(exe, '/')))
+			*slash = 0;
+		for (i = 0; i < sizeof beside / sizeof *beside; i++) {
+			snprintf(probe, sizeof probe, "%s/%s/prompts", exe, beside[i]);
+			if (stat(probe, &st) == 0 && S_ISDIR(st.st_mode) &&
+			    realpath(probe, dir) && (slash = strrchr(dir, '/'))) {
+				*slash = 0;
+				return dir;
+			}
+		}
+	}
+	snprintf(dir, sizeof dir, "%s", LH_SHAREDIR);
+	return dir;
 }
 
 void

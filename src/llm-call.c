@@ -15,8 +15,13 @@
 static const char help[] =
 "usage: llm-call [-CjNv] [-r role] [-m model] [-s system] [-c config] [-u base_url]\n"
 "                [-t deadline] [-a attempts] [-i idle] [-M max_tokens] [-S schema] [prompt ...]\n"
+"       llm-call -p [-r role] [-m model] [-c config] [-u base_url]\n"
+"       llm-call -l [-c config]\n"
 "  -r role      planner, worker or judge: picks the role's model\n"
-"  -m model     an alias of the config, or provider:model (openai:gpt-4o-mini)\n"
+"  -m model     provider:model (openai:gpt-4o-mini), an alias of the config,\n"
+"               or a model whose provider its name tells (gpt-*, claude-*)\n"
+"  -p           pre-flight: check the model, key, price and server; send nothing\n"
+"  -l           list the roles' models, the config's aliases and the prices\n"
 "  -s system    the system prompt\n"
 "  -C           stdin is a whole normalized conversation (JSON)\n"
 "  -j           print the normalized response as one JSON line\n"
@@ -30,13 +35,15 @@ static const char help[] =
 "  -S schema    a JSON Schema (file, or inline JSON) the reply must match\n"
 "  -v           trace the exchange on stderr (the key redacted)\n"
 "An operand - stands for stdin; with no operands stdin is the prompt.\n"
+"Config: -c, $LONGHAUL_CONFIG, else ~/.config/longhaul/config.json.\n"
 "Exit: 0 ok, 1 temporary failure, 2 usage, 3 permanent error, 4 incomplete\n"
 "reply, 5 budget spent, 6 reply does not match the schema.\n";
 
 static void
 usage(void)
 {
-	fputs("usage: llm-call [-CjNv] [-r role] [-m model] [-s system] [-S schema] [prompt ...]\n", stderr);
+	fputs("usage: llm-call [-CjNv] [-r role] [-m model] [-s system] [-S schema] [prompt ...]\n"
+	    "       llm-call -p|-l [-r role] [-m model] [-c config]\n", stderr);
 	exit(LH_LLM_USAGE);
 }
 
@@ -102,18 +109,14 @@ main(int argc, char **argv)
 {
 	struct lh_llm_options o = { .stream = 1 };
 	const char *system = NULL, *schema = NULL;
-	int c, json_out = 0, conversation = 0, status, last = '\n';
+	int c, json_out = 0, conversation = 0, status, last = '\n', check = 0, list = 0;
 	long max_tokens = 0;
 	json_t *rq, *resp;
 	json_error_t jerr;
 	char *s, *end;
 
-	lh_init(argc, argv);
-	if (argc > 1 && !strcmp(argv[1], "--help")) {
-		fputs(help, stdout);
-		return 0;
-	}
-	while ((c = getopt(argc, argv, "+r:m:s:CjNc:u:t:a:i:M:S:v")) != -1)
+	lh_std_options(argc, argv, help);
+	while ((c = getopt(argc, argv, "+r:m:s:CjNc:u:t:a:i:M:S:vpl")) != -1)
 		switch (c) {
 		case 'r': o.role = optarg; break;
 		case 'm': o.model = optarg; break;
@@ -141,10 +144,25 @@ main(int argc, char **argv)
 			break;
 		case 'S': schema = optarg; break;
 		case 'v': o.verbose = 1; break;
+		case 'p': check = 1; break;
+		case 'l': list = 1; break;
 		default: usage();
 		}
 	argc -= optind;
 	argv += optind;
+	if (check || list) {
+		char msg[1024] = "";
+
+		if (argc || (check && list))
+			usage();
+		status = check ? lh_llm_check(&o, msg, sizeof msg) : lh_llm_list(&o, stdout, msg, sizeof msg);
+		if (status == 0 && check)
+			printf("%s%s%s\n", o.role ? o.role : "", o.role ? ": " : "", msg);
+		else if (status)
+			lh_warn("%s%s%s", o.role ? o.role : "", o.role ? ": " : "", msg);
+		lh_close_stdout();
+		return status;
+	}
 
 	if (conversation) {
 		if (argc)

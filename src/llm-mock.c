@@ -865,6 +865,26 @@ serve(void *arg)
 	pthread_mutex_unlock(&lock);
 	start = lh_now();
 	rq.anthropic = !strcmp(rq.path, "/v1/messages");
+	if (!strcmp(rq.method, "GET") && (!strcmp(rq.path, "/v1/models") || !strncmp(rq.path, "/v1/models?", 11))) {
+		/* the models endpoint, for pre-flights: the models the rules
+		 * name (none: an empty list), not logged, since the log is of
+		 * model calls */
+		json_t *list = json_pack("{s:s,s:[]}", "object", "list", "data"), *data = json_object_get(list, "data");
+		char *text;
+
+		for (k = 0; k < nrules; k++)
+			if (rules[k].model)
+				json_array_append_new(data, json_pack("{s:s,s:s}", "id", rules[k].model, "object", "model"));
+		text = json_dumps(list, JSON_COMPACT);
+		if (send_head(c->fd, 200, "application/json", strlen(text), NULL) == 0)
+			write_all(c->fd, text, strlen(text));
+		free(text);
+		json_decref(list);
+		pthread_mutex_lock(&lock);
+		active--;
+		pthread_mutex_unlock(&lock);
+		goto done;
+	}
 	if (strcmp(rq.method, "POST") || (!rq.anthropic && strcmp(rq.path, "/v1/chat/completions"))) {
 		status = 404;
 		send_error(c->fd, status, rq.anthropic, "not_found_error", "no such endpoint", -1);
@@ -1013,7 +1033,7 @@ main(int argc, char **argv)
 	pthread_attr_t attr;
 	int c, port = 0, one = 1;
 
-	lh_help(argc, argv,
+	lh_std_options(argc, argv,
 	    "usage: llm-mock -r RULES.jsonl [-p PORT] [-P PORTFILE] [-l LOG.jsonl]\n"
 	    "A scripted model server on 127.0.0.1 for tests and the demo: OpenAI\n"
 	    "/v1/chat/completions and Anthropic /v1/messages, streaming or not, tool\n"

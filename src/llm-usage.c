@@ -15,7 +15,7 @@ static const char *fields[] = { "input_tokens", "output_tokens", "cache_read_tok
 static void
 usage(void)
 {
-	fputs("usage: llm-usage [-t] [-d dir] [-g field]...\n", stderr);
+	fputs("usage: llm-usage [-t] [-b board | -d dir] [-g field]...\n", stderr);
 	exit(2);
 }
 
@@ -47,6 +47,18 @@ add(json_t *groups, json_t *order, const char *by, json_t *line)
 	free(v);
 }
 
+/* count the calls of a model that had no price, by provider:model */
+static void
+unpriced_call(json_t *unpriced, json_t *line)
+{
+	char name[512];
+
+	snprintf(name, sizeof name, "%s:%s", json_string_value(json_object_get(line, "provider")) ?
+	    json_string_value(json_object_get(line, "provider")) : "?",
+	    json_string_value(json_object_get(line, "model")) ? json_string_value(json_object_get(line, "model")) : "?");
+	json_object_set_new(unpriced, name, json_integer(json_integer_value(json_object_get(unpriced, name)) + 1));
+}
+
 static int
 by_key(const void *a, const void *b)
 {
@@ -54,10 +66,12 @@ by_key(const void *a, const void *b)
 }
 
 static const char manual[] =
-"usage: llm-usage [-t] [-d dir] [-g field]...\n"
+"usage: llm-usage [-t] [-b board | -d dir] [-g field]...\n"
 "Sum the model usage log ($LONGHAUL_BOARD/usage/, else $LONGHAUL_STATE):\n"
 "one JSON line per role, model and task (or per -g field), then the total.\n"
+"Calls of models without a price are counted at $0, with a warning.\n"
 "  -t        print only the running total the budget breaker reads\n"
+"  -b board  the usage directory of this board\n"
 "  -d dir    the usage directory\n"
 "  -g field  group by this field of the log lines (repeatable)\n"
 "See llm-usage(1).\n";
@@ -71,13 +85,16 @@ main(int argc, char **argv)
 	size_t cap = 0, k, n;
 	ssize_t len;
 	json_t *groups = json_object(), *order = json_array(), *j, **keys;
+	json_t *unpriced = json_object(), *v;
+	const char *model;
 	struct dirent **names;
 	FILE *f;
 
-	lh_help(argc, argv, manual);
-	while ((c = getopt(argc, argv, "td:g:")) != -1)
+	lh_std_options(argc, argv, manual);
+	while ((c = getopt(argc, argv, "tb:d:g:")) != -1)
 		switch (c) {
 		case 't': total_only = 1; break;
+		case 'b': lh_path(dir, sizeof dir, "%s/usage", optarg); break;
 		case 'd': lh_path(dir, sizeof dir, "%s", optarg); break;
 		case 'g':
 			if (nby == 16)
@@ -123,6 +140,8 @@ main(int argc, char **argv)
 						bad = 1;
 						continue;
 					}
+					if (json_is_true(json_object_get(j, "unpriced")))
+						unpriced_call(unpriced, j);
 					for (i = 0; i < nby; i++)
 						add(groups, order, by[i], j);
 					add(groups, order, NULL, j);
@@ -135,6 +154,10 @@ main(int argc, char **argv)
 	}
 	free(names);
 	free(line);
+	json_object_foreach(unpriced, model, v)
+		lh_warn("%s: %lld call%s without a price, counted as $0 (give it a price in the config's \"prices\")",
+		    model, (long long)json_integer_value(v), json_integer_value(v) == 1 ? "" : "s");
+	json_decref(unpriced);
 	if (!json_array_size(order)) {
 		puts("{\"by\":\"total\",\"calls\":0,\"cost_usd\":0.0,\"input_tokens\":0,\"output_tokens\":0,\"cache_read_tokens\":0,\"cache_write_tokens\":0}");
 		lh_close_stdout();

@@ -42,7 +42,10 @@ const char *lh_hostname(void);
 /* write and close stdout, dying on error (full disk is an error) */
 void lh_close_stdout(void);
  /* --help anywhere in argv prints manual and exits 0 */
-void lh_help(int argc, char **argv, const char *manual);
+/* at the top of every main: -h, --help (print manual), --version; sets lh_prog */
+void lh_std_options(int argc, char **argv, const char *manual);
+/* the directory of prompts/ and prices.json (see lh-util.c) */
+const char *lh_share_dir(void);
 void lh_usage(const char *usage) __attribute__((noreturn));
 double lh_now(void);                       /* CLOCK_REALTIME seconds */
 double lh_monotonic(void);
@@ -211,6 +214,13 @@ struct lh_llm_options {
  * *response is always set to a normalized response; on failure it holds
  * "error" and whatever partial reply there was. Returns an LH_LLM_ code. */
 int lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response);
+/* Pre-flight of the model a call would use (options as for lh_llm_call):
+ * it resolves, has a key, has a price when LONGHAUL_BUDGET_USD is set,
+ * and its server answers its models endpoint and offers it. Nothing is
+ * spent. An LH_LLM_ code; msg says what was checked, or what failed. */
+int lh_llm_check(const struct lh_llm_options *opt, char *msg, size_t size);
+/* The roles, aliases and prices as lines KIND NAME MODEL INPUT OUTPUT. */
+int lh_llm_list(const struct lh_llm_options *opt, FILE *out, char *msg, size_t size);
 /* the usage log directory ($LONGHAUL_BOARD/usage, else the state dir's),
  * created if missing; -1 on error */
 int lh_llm_usage_dir(char *buf, size_t size);

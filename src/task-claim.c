@@ -231,7 +231,7 @@ main(int argc, char **argv)
 	char *text, *end;
 	int c, json = 0, error = 0;
 
-	lh_help(argc, argv, manual);
+	lh_std_options(argc, argv, manual);
 	if ((env = getenv("LONGHAUL_LEASE")) && *env)
 		lease = atol(env);
 	while ((c = getopt(argc, argv, "a:b:jk:l:w:")) != -1)

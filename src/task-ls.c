@@ -64,6 +64,27 @@ print_one_line(const char *s, int width)
 		putchar(' ');
 }
 
+/* every word of the -s list is a state */
+static void
+check_states(const char *list)
+{
+	static const char *const states[] = { "ready", "waiting", "claimed", "done", "failed" };
+	const char *p = list;
+	size_t n, i;
+
+	for (;;) {
+		n = strcspn(p, ",");
+		for (i = 0; i < sizeof states / sizeof *states; i++)
+			if (strlen(states[i]) == n && !strncmp(p, states[i], n))
+				break;
+		if (i == sizeof states / sizeof *states)
+			lh_die(LH_USAGE, "-s %s: no state %.*s (ready, waiting, claimed, done, failed)", list, (int)n, p);
+		if (!p[n])
+			return;
+		p += n + 1;
+	}
+}
+
 static void
 list(const char *id)
 {
@@ -121,7 +142,7 @@ main(int argc, char **argv)
 	size_t i;
 	int c;
 
-	lh_help(argc, argv, manual);
+	lh_std_options(argc, argv, manual);
 	while ((c = getopt(argc, argv, "a:b:jk:P:s:")) != -1)
 		switch (c) {
 		case 'a': want_area = optarg; break;
@@ -129,7 +150,7 @@ main(int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'k': want_kind = optarg; break;
 		case 'P': want_parent = optarg; break;
-		case 's': want_state = optarg; break;
+		case 's': check_states(want_state = optarg); break;
 		default: lh_usage(usage);
 		}
 	if (optind != argc)

@@ -234,7 +234,7 @@ main(int argc, char **argv)
 	int c, batch = 0, status = 0, r;
 	long lineno = 0;
 
-	lh_help(argc, argv, manual);
+	lh_std_options(argc, argv, manual);
 	while ((c = getopt(argc, argv, "a:b:Dd:f:i:jk:m:P:p:v:")) != -1)
 		switch (c) {
 		case 'a': json_object_set_new(defaults, "area", option_string(c, optarg)); break;

@@ -100,7 +100,7 @@ main(int argc, char **argv)
 	ssize_t n;
 	int c, r, status = 0;
 
-	lh_help(argc, argv, manual);
+	lh_std_options(argc, argv, manual);
 	while ((c = getopt(argc, argv, "b:f:H")) != -1)
 		switch (c) {
 		case 'b': dir = optarg; break;

@@ -119,7 +119,7 @@ main(int argc, char **argv)
 	enum action a;
 	int c, v, st, tries, renamed;
 
-	lh_help(argc, argv, manual);
+	lh_std_options(argc, argv, manual);
 	while ((c = getopt(argc, argv, "b:c:e:F:m:r:t:V:")) != -1)
 		switch (c) {
 		case 'b': dir = optarg; break;

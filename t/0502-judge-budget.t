@@ -19,6 +19,9 @@ cat >"$TRASH/rules.jsonl" <<'RULES'
 RULES
 start_mock
 export LONGHAUL_JUDGE_MODEL=openai:mock OPENAI_API_KEY=test LONGHAUL_LLM_ATTEMPTS=1
+# a budget in USD needs a price for the model
+echo '{"prices": {"openai:mock": {"input": 0, "output": 0}}}' >"$TRASH/config.json"
+export LONGHAUL_CONFIG="$TRASH/config.json"
 export LONGHAUL_REPO="$TRASH/repo.git" TMPDIR="$TRASH"
 
 expect_code 0 'within the budget the model decides: continue' -- \
