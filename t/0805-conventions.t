@@ -23,7 +23,7 @@ expect_match 'naming the states there are' '^task-ls: -s redy: no state redy \(r
 expect_code 0 'task-ls -s with good states' -- task-ls -s ready,waiting,claimed,done,failed
 expect_code 0 'board-init DIR makes that board' -- board-init "$TRASH/other"
 expect_eq 'and prints it' "$TRASH/other" "$(cat "$TRASH/out")"
-expect_eq 'a board indeed' 'longhaul-board 1' "$(cat "$TRASH/other/format")"
+expect_eq 'a board indeed' 'longhaul-board 2' "$(cat "$TRASH/other/format")"
 mkdir -p "$TRASH/other/usage"
 echo '{"role":"worker","model":"m","input_tokens":7,"output_tokens":3,"cost_usd":0.5,"outcome":"ok"}' >"$TRASH/other/usage/h.jsonl"
 expect_code 0 'llm-usage -b BOARD' -- llm-usage -t -b "$TRASH/other"
