@@ -598,6 +598,7 @@ conversation(void)
 			json_array_foreach(tools, k, t) {
 				json_object_del(t, "command");
 				json_object_del(t, "stdin");
+				json_object_del(t, "drop");
 			}
 		} else
 			tools = default_tools();
@@ -844,7 +845,8 @@ tool_spec(const char *name)
  * the tools file with a "command", performed by us outside the sandbox
  * (its arguments filled into the command's words, never through a
  * shell; "stdin" names an argument whose value, or each of whose
- * elements, goes to stdin as a JSON line); any other tool, its name run
+ * elements, goes to stdin as a JSON line, without the fields "drop"
+ * names); any other tool, its name run
  * as a command in the sandbox with its arguments as JSON on stdin. */
 static char *
 perform(const char *tool, json_t *input, const char *cmd, const char *id, int *code)
@@ -889,6 +891,12 @@ perform(const char *tool, json_t *input, const char *cmd, const char *id, int *c
 			stdin_text = lh_strdup("");
 			if (json_is_array(in)) {
 				json_array_foreach(in, i, w) {
+					json_t *f;
+					size_t k;
+					/* fields the harness sets, not the model */
+					json_array_foreach(json_object_get(spec, "drop"), k, f)
+						if (json_is_object(w) && json_is_string(f))
+							json_object_del(w, json_string_value(f));
 					s = json_dumps(w, JSON_COMPACT | JSON_ENCODE_ANY);
 					stdin_text = lh_realloc(stdin_text, strlen(stdin_text) + strlen(s) + 2);
 					strcat(strcat(stdin_text, s), "\n");
