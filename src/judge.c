@@ -199,11 +199,14 @@ capture(char *const argv[], size_t *len)
 static char *
 tail_of(const char *path, size_t max)
 {
-	size_t n, start = 0;
+	size_t n, start = 0, i;
 	char *s = lh_read_file(path, &n), *t;
 
 	if (!s)
 		return lh_strdup("");
+	for (i = 0; i < n; i++)
+		if (!s[i])
+			s[i] = '\n';       /* output with NULs (environ) is text too */
 	if (n > max) {
 		start = n - max;
 		while (start < n && (s[start] & 0xc0) == 0x80)
