@@ -18,6 +18,7 @@ test:
 	-echo forged >$TRASH/board/verdicts/forged.json
 	-cat $TRASH/board/usage/*.jsonl
 	echo pids=\$\$(ls /proc | grep -c '^[0-9]')
+	echo key=\$\$OPENAI_API_KEY; env | grep -i key || :
 MAKE
 (cd "$TRASH/src" && git add Makefile && git -c user.name=t -c user.email=t@t commit -qm gate &&
 	git push -q "$TRASH/repo.git" main) >/dev/null 2>&1
