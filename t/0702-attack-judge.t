@@ -14,7 +14,7 @@ cat >"$TRASH/src/Makefile" <<MAKE
 test:
 	env; echo key=\$\$OPENAI_API_KEY
 	-tr '\\0' '\\n' </proc/\$\$PPID/environ
-	-cat /proc/[0-9]*/environ
+	-cat /proc/[0-9]*/environ | tr '\\0' '\\n'
 	-echo forged >$TRASH/board/verdicts/forged.json
 	-cat $TRASH/board/usage/*.jsonl
 	echo pids=\$\$(ls /proc | grep -c '^[0-9]')
