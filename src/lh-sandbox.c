@@ -6,7 +6,7 @@
  * What holds, by construction of the bubblewrap command line:
  * - the root is an empty tmpfs; only the system directories (/usr, /etc,
  *   /opt and the /bin, /lib links) are bound, read-only, with the
- *   executables of the other directories of PATH one by one: nothing of
+ *   programs of the other directories of PATH (see bind_programs): nothing of
  *   the harness is there unless bound below (no board, no usage logs, no
  *   transcripts, no verify or gate lists, no $HOME);
  * - the tree is bound read-write; of its git directory, what git needs
@@ -184,19 +184,37 @@ under_system(const char *path)
 	return 0;
 }
 
-/* The executables of a directory of PATH that is not a system one, each
- * bound read-only: the directory may hold much else (a checkout with its
- * test boards, a home). */
+/* A directory of PATH that is not a system one: bound whole, read-only,
+ * when it holds nothing but programs (one mount: a shims directory may
+ * hold hundreds), else each of its programs alone: it may hold much else
+ * (a checkout with its test boards, a home). */
 static void
 bind_programs(struct argv *a, const char *dir)
 {
 	char path[8192], *real;
 	struct dirent *de;
 	struct stat st;
+	int only_programs = 1;
 	DIR *d;
 
 	if (!(d = opendir(dir)))
 		return;
+	while (only_programs && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    (size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path)
+			continue;
+		if (lstat(path, &st) < 0 || S_ISDIR(st.st_mode) ||
+		    (S_ISREG(st.st_mode) && !(st.st_mode & 0111)) ||
+		    (S_ISLNK(st.st_mode) && (stat(path, &st) < 0 || !S_ISREG(st.st_mode))))
+			only_programs = 0;
+	}
+	if (only_programs && (real = realpath(dir, NULL))) {
+		add3(a, "--ro-bind", real, dir);
+		free(real);
+		closedir(d);
+		return;
+	}
+	rewinddir(d);
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' ||
 		    (size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path)
