@@ -91,6 +91,7 @@ static char tmpdir[4096];
 static int keep, sandbox;
 extern char **environ;
 static char **child_env;        /* the environment of run()'s child; NULL: ours */
+static char **git_env;          /* git's: the allow-list, a pinned config, no key */
 
 static void
 cleanup(void)
@@ -148,6 +149,8 @@ run(char *const argv[], const char *dir, const char *in, const char *out,
 		}
 		if (child_env)
 			environ = child_env;
+		else if (git_env && !strcmp(argv[0], "git"))
+			environ = git_env;
 		execvp(argv[0], argv);
 		lh_warn_errno("%s", argv[0]);
 		_exit(127);
@@ -632,6 +635,17 @@ main(int argc, char **argv)
 	prctl(PR_SET_DUMPABLE, 0);
 	if ((sandbox = lh_sandbox_mode()) < 0)
 		exit(2);
+	{
+		/* git reads the checkout after the gate ran in it: no hook,
+		 * fsmonitor or signature program of its config runs */
+		static char *extra[] = { "GIT_CEILING_DIRECTORIES", "GIT_CONFIG_GLOBAL", "TMPDIR",
+		    "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_COUNT=3",
+		    "GIT_CONFIG_KEY_0=core.hooksPath", "GIT_CONFIG_VALUE_0=/dev/null",
+		    "GIT_CONFIG_KEY_1=core.fsmonitor", "GIT_CONFIG_VALUE_1=false",
+		    "GIT_CONFIG_KEY_2=log.showSignature", "GIT_CONFIG_VALUE_2=false" };
+
+		git_env = lh_sandbox_env(LH_SANDBOX_OFF, extra, sizeof extra / sizeof *extra);
+	}
 	while ((c = getopt(argc, argv, "a:b:B:c:f:Fg:G:kn:p:R:s:t:")) != -1)
 		switch (c) {
 		case 'a': attempts = atoi(optarg); break;

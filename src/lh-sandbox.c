@@ -9,9 +9,11 @@
  *   programs of the other directories of PATH (see bind_programs): nothing of
  *   the harness is there unless bound below (no board, no usage logs, no
  *   transcripts, no verify or gate lists, no $HOME);
- * - the tree is bound read-write; of its git directory, what git needs
- *   to stage and commit (objects, refs, logs, the worktree's own state)
- *   is writable, while the .git file, the worktree's gitdir and commondir
+ * - the tree is bound read-write; of its git directory (a linked
+ *   worktree's: a .git directory inside the tree is read-only whole),
+ *   what git needs to stage and commit (objects, refs, logs, the
+ *   worktree's own state) is writable, while the .git file, the
+ *   worktree's gitdir and commondir
  *   files, the common config and packed refs are read-only and hooks/ is
  *   an empty read-only directory: nothing an agent writes there is run
  *   or read as configuration by the harness's git outside;
@@ -244,10 +246,12 @@ bind_git(struct argv *a, const char *real)
 
 	lh_path(dotgit, sizeof dotgit, "%s/.git", real);
 	if (exists(dotgit, S_IFDIR)) {
-		/* a repository of its own, inside the tree */
-		lh_path(path, sizeof path, "%s/config", dotgit);
-		if (exists(path, S_IFREG))
-			add3(a, "--ro-bind", path, path);
+		/* a repository of its own, inside the tree (a planner's clone,
+		 * the judge's checkout): read-only as a whole, and a mount
+		 * point, so that it cannot be renamed and replaced by one with
+		 * a config (or a commondir file naming one) of the agent's;
+		 * git reads there, it does not need to write */
+		add3(a, "--ro-bind", dotgit, dotgit);
 		lh_path(path, sizeof path, "%s/hooks", dotgit);
 		if (exists(path, S_IFDIR)) {
 			add3(a, "--tmpfs", path, NULL);

@@ -7,7 +7,10 @@
 plan 7
 board-init >/dev/null
 make_project
-git clone -q "$TRASH/remote.git" "$TRASH/wt"
+# a linked worktree, as a worker's (a .git directory inside the tree is
+# read-only in the sandbox)
+git clone -q --bare "$TRASH/remote.git" "$TRASH/wt.git"
+git -C "$TRASH/wt.git" worktree add -q "$TRASH/wt" main
 hold="touch started; i=0; while [ \$i -lt 200 ]; do sleep 0.05; i=\$((i+1)); done"
 cat >"$TRASH/rules.jsonl" <<JSON
 {"match":{"contains":["boxed"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"echo in >inside; git add inside; echo out >$TRASH/outside; echo x >/dev/tcp/127.0.0.1/\$(cat $TRASH/port) && echo connected"}}]}}

@@ -50,7 +50,7 @@ expect_eq 'under its plan, in lib, with an id of the board' 'plan-lib lib tidy l
 	"$(task-show "$work" | jq -r '"\(.parent) \(.area) \(.title)"') $([ "$work" = plan-0002 ] && echo yes || echo no)"
 expect_eq 'the task in doc is untouched' 'ready rewrite the manual doc 1' \
 	"$(task-show doc-task | jq -r '"\(.state) \(.title) \(.area) \(.version)"')"
-token=$(task-claim -k work | sed -n 2p)
+token=$(task-claim -k work -a lib | sed -n 2p)
 task-update -t "$token" -m 'tidied' done "$work" >/dev/null
 wait_for 60 '! kill -0 $libp 2>/dev/null' && ok 'the planner ended' || not_ok 'the planner ended'
 expect_eq 'its plan is done' done "$(task-show plan-lib | jq -r .state)"
