@@ -16,10 +16,15 @@
  *   group, if still alive and ours, is killed);
  * - every tool call of the model gets exactly one tool line, so the
  *   conversation stays valid for both wire formats;
- * - commands run in a fresh `bash -c`, in their own process group, with
- *   an environment built from an allow-list (never the model's keys),
- *   stdin /dev/null, and the whole group is killed when they end or time
- *   out.
+ * - commands run in a fresh `bash -c`, in their own process group, in
+ *   the sandbox of lh-sandbox.c unless LONGHAUL_SANDBOX=off (own PID
+ *   namespace: our environ and memory are not in its /proc; no board, no
+ *   transcript), with an environment built from an allow-list (never the
+ *   model's keys), stdin /dev/null, and the whole group is killed when
+ *   they end or time out;
+ * - we are not dumpable, and our own children that are not the model
+ *   client (git status, tools performed outside the sandbox) get
+ *   allow-listed environments too: the key stays in this process.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -64,10 +69,14 @@ static const char manual[] =
 "  -r role     the model's role (default worker)\n"
 "  -p file     the system prompt (default share/prompts/ROLE.md)\n"
 "  -m model    the model, passed to llm-call -m\n"
-"  -x file     the tools offered: a JSON array replacing bash and submit\n"
+"  -x file     the tools offered: a JSON array replacing bash and submit;\n"
+"              a tool with a \"command\" is performed by agent-step, outside\n"
+"              the sandbox, with the call's arguments as its words\n"
 "  -F          offer no tools: the model answers with one ```bash block\n"
 "  -e NAME     pass this variable (or NAME=VALUE) to the commands\n"
-"  -s          run commands under bwrap: no network, only dir and /tmp writable\n"
+"  -s          run commands in the sandbox even if LONGHAUL_SANDBOX=off (they\n"
+"              run there by default: bwrap, no network, own PID namespace,\n"
+"              only dir, its git state and /tmp writable, nothing of ours)\n"
 "  -n steps    at most this many model calls ($LONGHAUL_MAX_STEPS, 50)\n"
 "  -W seconds  at most this much wall time ($LONGHAUL_MAX_SECONDS, 3600)\n"
 "  -K tokens   at most this many tokens ($LONGHAUL_MAX_TOKENS)\n"
