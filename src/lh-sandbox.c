@@ -87,7 +87,7 @@ lh_sandbox_env(int mode, char *const extra[], size_t nextra)
 			found = named(*e, names[k]);
 		for (i = 0; i < nextra && !found; i++)
 			found = !strchr(extra[i], '=') && named(*e, extra[i]);
-		if (found && !(mode != LH_SANDBOX_OFF && named(*e, "HOME")))
+		if (found && !named(*e, "HOME"))   /* below */
 			env[n++] = *e;
 	}
 	if (mode != LH_SANDBOX_OFF) {
