@@ -16,10 +16,15 @@
  *   group, if still alive and ours, is killed);
  * - every tool call of the model gets exactly one tool line, so the
  *   conversation stays valid for both wire formats;
- * - commands run in a fresh `bash -c`, in their own process group, with
- *   an environment built from an allow-list (never the model's keys),
- *   stdin /dev/null, and the whole group is killed when they end or time
- *   out.
+ * - commands run in a fresh `bash -c`, in their own process group, in
+ *   the sandbox of lh-sandbox.c unless LONGHAUL_SANDBOX=off (own PID
+ *   namespace: our environ and memory are not in its /proc; no board, no
+ *   transcript), with an environment built from an allow-list (never the
+ *   model's keys), stdin /dev/null, and the whole group is killed when
+ *   they end or time out;
+ * - we are not dumpable, and our own children that are not the model
+ *   client (git status, tools performed outside the sandbox) get
+ *   allow-listed environments too: the key stays in this process.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +35,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -59,10 +65,14 @@ static const char manual[] =
 "  -r role     the model's role (default worker)\n"
 "  -p file     the system prompt (default share/prompts/ROLE.md)\n"
 "  -m model    the model, passed to llm-call -m\n"
-"  -x file     the tools offered: a JSON array replacing bash and submit\n"
+"  -x file     the tools offered: a JSON array replacing bash and submit;\n"
+"              a tool with a \"command\" is performed by agent-step, outside\n"
+"              the sandbox, with the call's arguments as its words\n"
 "  -F          offer no tools: the model answers with one ```bash block\n"
 "  -e NAME     pass this variable (or NAME=VALUE) to the commands\n"
-"  -s          run commands under bwrap: no network, only dir and /tmp writable\n"
+"  -s          run commands in the sandbox even if LONGHAUL_SANDBOX=off (they\n"
+"              run there by default: bwrap, no network, own PID namespace,\n"
+"              only dir, its git state and /tmp writable, nothing of ours)\n"
 "  -n steps    at most this many model calls ($LONGHAUL_MAX_STEPS, 50)\n"
 "  -W seconds  at most this much wall time ($LONGHAUL_MAX_SECONDS, 3600)\n"
 "  -K tokens   at most this many tokens ($LONGHAUL_MAX_TOKENS)\n"
@@ -83,7 +93,7 @@ static const char *prompt_path, *model, *tools_path, *feedback_path;
 static long max_steps = -1, max_seconds = -1, cmd_timeout = -1;
 static long stuck_repeats = 3, stuck_unchanged = 30;
 static double max_tokens = -1, max_usd = -1;
-static int sandbox, text_only, fsync_on = 1;
+static int sandbox, sandbox_forced, text_only, fsync_on = 1;
 static char **pass_env;
 static size_t npass_env;
 
@@ -228,129 +238,62 @@ read_all(const char *path)
 
 /* ---- the commands' world ---- */
 
-static int
-allowed(const char *entry)
-{
-	static const char *names[] = {
-		"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE",
-		"TZ", "TMPDIR", "LONGHAUL_TASK", "LONGHAUL_AGENT", "LONGHAUL_CYCLE",
-		"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-		"GIT_COMMITTER_EMAIL", NULL,
-	};
-	const char **n;
-	size_t i, len = strcspn(entry, "=");
-
-	for (n = names; *n; n++)
-		if (strlen(*n) == len && !strncmp(*n, entry, len))
-			return 1;
-	for (i = 0; i < npass_env; i++)
-		if (!strchr(pass_env[i], '=') && strlen(pass_env[i]) == len &&
-		    !strncmp(pass_env[i], entry, len))
-			return 1;
-	return 0;
-}
-
 static char **
 command_env(void)
 {
-	extern char **environ;
 	static const char *fixed[] = {
 		"TERM=dumb", "PAGER=cat", "GIT_PAGER=cat", "MANPAGER=cat",
 		"EDITOR=true", "VISUAL=true", "GIT_EDITOR=true",
 		"GIT_SEQUENCE_EDITOR=true", "GIT_TERMINAL_PROMPT=0", "NO_COLOR=1",
 		"DEBIAN_FRONTEND=noninteractive", NULL,
 	};
+	static const char *ours[] = { "LONGHAUL_TASK", "LONGHAUL_AGENT", "LONGHAUL_CYCLE", NULL };
 	static char token[64];
+	char **extra = lh_malloc((npass_env + 32) * sizeof *extra);
 	size_t n = 0, i;
-	char **env, **e;
+	char **env;
 
-	for (e = environ; *e; e++)
-		n++;
-	env = lh_malloc((n + npass_env + 16) * sizeof *env);
-	n = 0;
-	for (e = environ; *e; e++)
-		if (allowed(*e))
-			env[n++] = *e;
+	for (i = 0; ours[i]; i++)
+		extra[n++] = (char *)ours[i];
 	for (i = 0; fixed[i]; i++)
-		env[n++] = (char *)fixed[i];
+		extra[n++] = (char *)fixed[i];
 	for (i = 0; i < npass_env; i++)
-		if (strchr(pass_env[i], '='))
-			env[n++] = pass_env[i];
+		extra[n++] = pass_env[i];
 	snprintf(token, sizeof token, "LONGHAUL_RUN=%s", run_token);
-	env[n++] = token;
-	env[n] = NULL;
+	extra[n++] = token;
+	env = lh_sandbox_env(sandbox, extra, n);
+	free(extra);
 	return env;
 }
 
-static char *
-find_program(const char *name)
+/* the environment of a tool we perform outside the sandbox */
+static char **
+tool_env(void)
 {
-	const char *path = getenv("PATH"), *p, *q;
-	char buf[4096];
+	static const char *ours[] = { "LONGHAUL_TASK", "LONGHAUL_AGENT", "LONGHAUL_CYCLE", "LONGHAUL_PID", NULL };
+	char **extra = lh_malloc((npass_env + 8) * sizeof *extra), **env;
+	size_t n = 0, i;
 
-	for (p = path ? path : "/usr/bin:/bin"; *p; p = *q ? q + 1 : q) {
-		q = p + strcspn(p, ":");
-		snprintf(buf, sizeof buf, "%.*s/%s", (int)(q - p), p, name);
-		if (access(buf, X_OK) == 0)
-			return lh_strdup(buf);
-	}
-	return NULL;
+	for (i = 0; ours[i]; i++)
+		extra[n++] = (char *)ours[i];
+	for (i = 0; i < npass_env; i++)
+		extra[n++] = pass_env[i];
+	env = lh_sandbox_env(LH_SANDBOX_OFF, extra, n);
+	free(extra);
+	return env;
 }
 
-static char *
-git_common_dir(void)
-{
-	char cmd[4200], buf[4096];
-	FILE *p;
-	size_t n;
-
-	snprintf(cmd, sizeof cmd, "cd '%s' 2>/dev/null && git rev-parse --path-format=absolute --git-common-dir 2>/dev/null", dir);
-	if (strchr(dir, '\'') || !(p = popen(cmd, "r")))
-		return NULL;
-	n = fread(buf, 1, sizeof buf - 1, p);
-	pclose(p);
-	buf[n] = 0;
-	buf[strcspn(buf, "\n")] = 0;
-	return n && buf[0] == '/' ? lh_strdup(buf) : NULL;
-}
-
-/* argv to run cmd: bash -c, or bwrap ... bash -c */
+/* argv to run cmd: bash -c, in the sandbox unless it is off */
 static char **
 command_argv(const char *cmd)
 {
-	static char *bash, *bwrap, *gitdir, *realdir;
-	char **av = lh_malloc(40 * sizeof *av);
-	int n = 0;
+	static char *bash;
+	char *av[] = { NULL, "-c", (char *)cmd, NULL };
 
-	if (!bash && !(bash = find_program("bash")))
+	if (!bash && !(bash = lh_find_program("bash")))
 		bash = "/bin/bash";
-	if (sandbox) {
-		if (!bwrap && !(bwrap = find_program("bwrap")))
-			lh_die(ERROR, "-s: bwrap not found");
-		if (!realdir && !(realdir = realpath(dir, NULL)))
-			lh_die_errno(ERROR, "%s", dir);
-		if (!gitdir)
-			gitdir = git_common_dir();
-		av[n++] = bwrap;
-		av[n++] = "--ro-bind"; av[n++] = "/"; av[n++] = "/";
-		av[n++] = "--dev"; av[n++] = "/dev";
-		av[n++] = "--proc"; av[n++] = "/proc";
-		av[n++] = "--tmpfs"; av[n++] = "/tmp";
-		av[n++] = "--bind"; av[n++] = realdir; av[n++] = realdir;
-		if (gitdir) {
-			av[n++] = "--bind"; av[n++] = gitdir; av[n++] = gitdir;
-		}
-		av[n++] = "--unshare-net";
-		av[n++] = "--unshare-pid";
-		av[n++] = "--die-with-parent";
-		av[n++] = "--chdir"; av[n++] = realdir;
-		av[n++] = "--";
-	}
-	av[n++] = bash;
-	av[n++] = "-c";
-	av[n++] = (char *)cmd;
-	av[n] = NULL;
-	return av;
+	av[0] = bash;
+	return lh_sandbox_argv(sandbox, dir, av);
 }
 
 /* output kept as head and tail */
@@ -399,10 +342,10 @@ observation(struct output *o, const char *status)
 
 /* Run one command; return the observation text, set *code (-1: timeout). */
 static char *
-run(const char *cmd, const char *call_id, json_t *input, int *code)
+run(char **av, char **env, const char *input, const char *call_id, int *code)
 {
 	int pfd[2], in, st = 0, r, timed_out = 0, done = 0;
-	char **env = command_env(), **av, buf[8192], status[200];
+	char buf[8192], status[200];
 	struct output *out = lh_malloc(sizeof *out);
 	double deadline;
 	struct pollfd pf;
@@ -411,7 +354,6 @@ run(const char *cmd, const char *call_id, json_t *input, int *code)
 	json_t *runline;
 	char *text;
 
-	av = command_argv(cmd);
 	out->nhead = out->total = 0;
 	if (pipe(pfd) < 0)
 		lh_die_errno(ERROR, "pipe");
@@ -430,9 +372,9 @@ run(const char *cmd, const char *call_id, json_t *input, int *code)
 		if (input) {
 			/* another tool: its arguments on stdin, as JSON */
 			char tmp[] = "/tmp/agent-step.XXXXXX";
-			char *s = json_dumps(input, JSON_COMPACT);
+			const char *s = input;
 			int fd = mkstemp(tmp);
-			if (fd >= 0 && s && write(fd, s, strlen(s)) >= 0) {
+			if (fd >= 0 && write(fd, s, strlen(s)) >= 0) {
 				unlink(tmp);
 				lseek(fd, 0, SEEK_SET);
 				close(in);
@@ -500,8 +442,6 @@ run(const char *cmd, const char *call_id, json_t *input, int *code)
 	}
 	text = observation(out, status);
 	free(out);
-	free(av);
-	free(env);
 	return text;
 }
 
@@ -521,8 +461,14 @@ static char *
 tree_hash(void)
 {
 	static char hex[17];
-	char *argv[] = { "git", "status", "--porcelain=v2", "-z", "-uall", "--branch",
+	/* on a tree the agent wrote: none of its config that runs programs,
+	 * none of our environment */
+	char *argv[] = { "git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
+	    "-c", "core.untrackedCache=false", "status", "--porcelain=v2", "-z", "-uall", "--branch",
 	    "--no-ahead-behind", "--no-renames", NULL };
+	static char *git_env_extra[] = { "GIT_CEILING_DIRECTORIES", "GIT_CONFIG_NOSYSTEM",
+	    "GIT_CONFIG_GLOBAL", NULL };
+	static char **git_env, *git;
 	unsigned long long h = 1469598103934665603ULL;
 	char *out = NULL, *e, *end, *path, *content, link[4096], full[8192];
 	size_t len = 0, cap = 0, n;
@@ -531,6 +477,11 @@ tree_hash(void)
 	struct stat sb;
 	pid_t pid;
 
+	if (!git_env) {
+		git_env = lh_sandbox_env(LH_SANDBOX_OFF, git_env_extra, 3);
+		if (!(git = lh_find_program("git")))
+			git = "git";
+	}
 	if (pipe(fds) < 0)
 		return NULL;
 	if ((pid = fork()) < 0) {
@@ -547,7 +498,7 @@ tree_hash(void)
 			dup2(fd, 0);
 			dup2(fd, 2);
 		}
-		execvp("git", argv);
+		execve(git, argv, git_env);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -644,8 +595,16 @@ conversation(void)
 	json_object_set_new(conv, "messages", msgs);
 	if (!text_only) {
 		if (tools_path) {
+			json_t *t;
+			size_t k;
 			if (!(tools = json_load_file(tools_path, 0, &jerr)) || !json_is_array(tools))
 				lh_die(USAGE, "%s: %s", tools_path, tools ? "not a JSON array" : jerr.text);
+			/* how we perform a tool is ours, not the model's */
+			json_array_foreach(tools, k, t) {
+				json_object_del(t, "command");
+				json_object_del(t, "stdin");
+				json_object_del(t, "drop");
+			}
 		} else
 			tools = default_tools();
 		json_object_set_new(conv, "tools", tools);
@@ -801,6 +760,176 @@ action_of(json_t *resp)
 		    "the tools are bash and submit."));
 	}
 	return a;
+}
+
+/* ---- tools the harness performs ---- */
+
+/* The value of an argument as one word of a command line: a string as
+ * it is, a number or boolean as JSON, an object or array as compact
+ * JSON; NULL when it is missing or null. */
+static char *
+word_of(json_t *v)
+{
+	if (!v || json_is_null(v))
+		return NULL;
+	if (json_is_string(v))
+		return lh_strdup(json_string_value(v));
+	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* A placeholder word "{name}" of a tool's command: name, else NULL. */
+static char *
+placeholder(const char *w)
+{
+	size_t n = strlen(w);
+
+	if (n < 3 || w[0] != '{' || w[n - 1] != '}')
+		return NULL;
+	return lh_strdup(w + 1);
+}
+
+/* Add a template word (a string, or a group: an array of strings kept
+ * only when all its placeholders have values); 0, or -1 with the name
+ * of the missing argument in missing. */
+static int
+fill(json_t *word, json_t *args, char ***av, size_t *n, int group, char **missing)
+{
+	json_t *w;
+	size_t i, start = *n;
+	char *name, *v;
+
+	if (json_is_array(word)) {
+		json_array_foreach(word, i, w)
+			if (fill(w, args, av, n, 1, missing) < 0) {
+				while (*n > start)
+					free((*av)[--*n]);
+				return 0;
+			}
+		return 0;
+	}
+	if (!json_is_string(word))
+		return 0;
+	*av = lh_realloc(*av, (*n + 2) * sizeof **av);
+	if (!(name = placeholder(json_string_value(word)))) {
+		(*av)[(*n)++] = lh_strdup(json_string_value(word));
+		return 0;
+	}
+	name[strlen(name) - 1] = 0;
+	v = word_of(json_object_get(args, name));
+	if (!v) {
+		if (!group && !*missing)
+			*missing = lh_strdup(name);
+		free(name);
+		return -1;
+	}
+	free(name);
+	(*av)[(*n)++] = v;
+	return 0;
+}
+
+/* The tools file's entry for a tool, NULL if none */
+static json_t *
+tool_spec(const char *name)
+{
+	static json_t *tools;
+	json_error_t jerr;
+	json_t *t;
+	size_t i;
+
+	if (!tools_path)
+		return NULL;
+	if (!tools && (!(tools = json_load_file(tools_path, 0, &jerr)) || !json_is_array(tools)))
+		lh_die(USAGE, "%s: %s", tools_path, tools ? "not a JSON array" : jerr.text);
+	json_array_foreach(tools, i, t)
+		if (!strcmp(str(t, "name"), name))
+			return t;
+	return NULL;
+}
+
+/* Do what the model asked: a bash command, in the sandbox; a tool of
+ * the tools file with a "command", performed by us outside the sandbox
+ * (its arguments filled into the command's words, never through a
+ * shell; "stdin" names an argument whose value, or each of whose
+ * elements, goes to stdin as a JSON line, without the fields "drop"
+ * names); any other tool, its name run
+ * as a command in the sandbox with its arguments as JSON on stdin. */
+static char *
+perform(const char *tool, json_t *input, const char *cmd, const char *id, int *code)
+{
+	json_t *spec = input ? tool_spec(tool) : NULL, *words, *w, *in;
+	char **av = NULL, **env, *text, *missing = NULL, *s, *prog;
+	size_t n = 0, i, len;
+	const char *feed;
+	char *stdin_text = NULL;
+
+	if (!input) {
+		env = command_env();
+		av = command_argv(cmd);
+		text = run(av, env, NULL, id, code);
+	} else if (!(words = json_object_get(spec, "command"))) {
+		env = command_env();
+		av = command_argv(tool);
+		stdin_text = json_dumps(input, JSON_COMPACT);
+		text = run(av, env, stdin_text, id, code);
+	} else {
+		json_array_foreach(words, i, w)
+			fill(w, input, &av, &n, 0, &missing);
+		if (missing || !n) {
+			*code = 2;
+			len = strlen(tool) + (missing ? strlen(missing) : 0) + 64;
+			text = lh_malloc(len);
+			snprintf(text, len, "%s: missing argument %s\n[exit status 2]", tool,
+			    missing ? missing : "(none)");
+			for (i = 0; i < n; i++)
+				free(av[i]);
+			free(av);
+			free(missing);
+			return text;
+		}
+		av[n] = NULL;
+		if ((prog = lh_find_program(av[0]))) {
+			free(av[0]);
+			av[0] = prog;
+		}
+		if ((feed = json_string_value(json_object_get(spec, "stdin")))) {
+			in = json_object_get(input, feed);
+			stdin_text = lh_strdup("");
+			if (json_is_array(in)) {
+				json_array_foreach(in, i, w) {
+					json_t *f;
+					size_t k;
+					/* fields the harness sets, not the model */
+					json_array_foreach(json_object_get(spec, "drop"), k, f)
+						if (json_is_object(w) && json_is_string(f))
+							json_object_del(w, json_string_value(f));
+					s = json_dumps(w, JSON_COMPACT | JSON_ENCODE_ANY);
+					stdin_text = lh_realloc(stdin_text, strlen(stdin_text) + strlen(s) + 2);
+					strcat(strcat(stdin_text, s), "\n");
+					free(s);
+				}
+			} else if (in) {
+				s = json_dumps(in, JSON_COMPACT | JSON_ENCODE_ANY);
+				free(stdin_text);
+				stdin_text = lh_malloc(strlen(s) + 2);
+				strcat(strcpy(stdin_text, s), "\n");
+				free(s);
+			}
+		}
+		/* outside the sandbox: the allow-list and what -e names, never
+		 * our keys */
+		env = tool_env();
+		text = run(av, env, stdin_text, id, code);
+		for (i = 0; i < n; i++)
+			free(av[i]);
+		free(av);
+		free(env);
+		free(stdin_text);
+		return text;
+	}
+	lh_sandbox_free(av);
+	free(env);
+	free(stdin_text);
+	return text;
 }
 
 /* ---- the state of the transcript ---- */
@@ -1134,8 +1263,7 @@ step(void)
 	id = json_string_value(json_object_get(act, "id"));
 	if (!json_object_get(act, "error") && tool && strcmp(tool, "submit")) {
 		json_t *input = json_object_get(act, "input");
-		text = run(input ? tool : json_string_value(json_object_get(act, "command")),
-		    id, input, &code);
+		text = perform(tool, input, json_string_value(json_object_get(act, "command")), id, &code);
 		o = json_pack("{s:s,s:i}", "content", text, "exit", code);
 		free(text);
 		add_tree(o);
@@ -1218,6 +1346,7 @@ int
 main(int argc, char **argv)
 {
 	int c, print_note = 0, all = 0, r;
+	char why[400];
 	const char *v;
 	struct state s;
 
@@ -1237,7 +1366,7 @@ main(int argc, char **argv)
 			pass_env = lh_realloc(pass_env, (npass_env + 1) * sizeof *pass_env);
 			pass_env[npass_env++] = optarg;
 			break;
-		case 's': sandbox = 1; break;
+		case 's': sandbox_forced = 1; break;
 		case 'n': parse_number(optarg, NULL, &max_steps); break;
 		case 'W': parse_number(optarg, NULL, &max_seconds); break;
 		case 'K': parse_number(optarg, &max_tokens, NULL); break;
@@ -1266,6 +1395,13 @@ main(int argc, char **argv)
 		cmd_timeout = 300;
 	if ((v = getenv("LONGHAUL_FSYNC")) && !strcmp(v, "0"))
 		fsync_on = 0;
+	/* the key in our memory and environ: not for other processes of
+	 * our user (a command without the sandbox, a verification command) */
+	prctl(PR_SET_DUMPABLE, 0);
+	if ((sandbox = lh_sandbox_mode()) < 0)
+		exit(USAGE);
+	if (sandbox_forced && sandbox == LH_SANDBOX_OFF)
+		sandbox = LH_SANDBOX_ON;
 	lh_random_name(run_token, sizeof run_token);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
@@ -1292,6 +1428,8 @@ main(int argc, char **argv)
 		append("user", o);
 		return 0;
 	}
+	if (lh_sandbox_probe(sandbox, dir, why, sizeof why) < 0)
+		lh_die(ERROR, "%s", why);
 	/* -A: the same steps, without starting a process (which loads
 	 * libcurl and reads the transcript again) for each */
 	while ((r = step()) == STEPPED && all)

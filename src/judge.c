@@ -6,6 +6,11 @@
  * the branch's tip it got, and runs the run's gate commands there, each
  * with a timeout, keeping the tail of their output as evidence. Nothing
  * of any agent's worktree, and nothing unpushed, can reach that checkout.
+ * The gate runs the repository's code (a Makefile agents wrote): it runs
+ * in the sandbox (lh-sandbox.c), the checkout its only writable tree,
+ * with an environment from the allow-list, so that neither the model's
+ * key (in our environment and memory; we are not dumpable) nor the
+ * board can reach its output, which becomes evidence on the board.
  *
  * It gathers the cycle's facts (the board's tasks of this cycle, the
  * commits landed since the cycle's start, the tokens and dollars spent)
@@ -26,6 +31,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -82,7 +88,10 @@ static const char default_prompt[] =
 
 static struct lh_board board;
 static char tmpdir[4096];
-static int keep;
+static int keep, sandbox;
+extern char **environ;
+static char **child_env;        /* the environment of run()'s child; NULL: ours */
+static char **git_env;          /* git's: the allow-list, a pinned config, no key */
 
 static void
 cleanup(void)
@@ -138,6 +147,10 @@ run(char *const argv[], const char *dir, const char *in, const char *out,
 			lh_warn_errno("%s", dir);
 			_exit(127);
 		}
+		if (child_env)
+			environ = child_env;
+		else if (git_env && !strcmp(argv[0], "git"))
+			environ = git_env;
 		execvp(argv[0], argv);
 		lh_warn_errno("%s", argv[0]);
 		_exit(127);
@@ -189,11 +202,14 @@ capture(char *const argv[], size_t *len)
 static char *
 tail_of(const char *path, size_t max)
 {
-	size_t n, start = 0;
+	size_t n, start = 0, i;
 	char *s = lh_read_file(path, &n), *t;
 
 	if (!s)
 		return lh_strdup("");
+	for (i = 0; i < n; i++)
+		if (!s[i])
+			s[i] = '\n';       /* output with NULs (environ) is text too */
 	if (n > max) {
 		start = n - max;
 		while (start < n && (s[start] & 0xc0) == 0x80)
@@ -235,13 +251,21 @@ run_gate(json_t *commands, const char *checkout, const char *commit, double time
 	size_t i;
 	int code, timed_out;
 
-	setenv("LONGHAUL_COMMIT", commit, 1);
+	char commit_var[128], *extra[] = { commit_var, "TERM=dumb", "LONGHAUL_CYCLE" }, **av;
+	char why[400];
+
+	snprintf(commit_var, sizeof commit_var, "LONGHAUL_COMMIT=%s", commit);
+	if (json_array_size(commands) && lh_sandbox_probe(sandbox, checkout, why, sizeof why) < 0)
+		lh_die(2, "gate: %s", why);
+	child_env = lh_sandbox_env(sandbox, extra, 3);
 	json_array_foreach(commands, i, cmd) {
 		char *argv[] = { "sh", "-c", (char *)json_string_value(cmd), NULL };
 
+		av = lh_sandbox_argv(sandbox, checkout, argv);
 		lh_path(log, sizeof log, "%s/gate.%zu.log", tmpdir, i + 1);
 		t0 = lh_monotonic();
-		code = run(argv, checkout, NULL, log, log, timeout, &timed_out);
+		code = run(av, checkout, NULL, log, log, timeout, &timed_out);
+		lh_sandbox_free(av);
 		tail = tail_of(log, TAIL_MAX);
 		json_array_append_new(results, json_pack("{s:O, s:i, s:b, s:f, s:s}",
 		    "command", cmd, "exit", code, "timed_out", timed_out,
@@ -252,6 +276,8 @@ run_gate(json_t *commands, const char *checkout, const char *commit, double time
 		if (code != 0)
 			status = "fail";
 	}
+	free(child_env);
+	child_env = NULL;
 	return json_pack("{s:s, s:o}", "status", status, "commands", results);
 }
 
@@ -605,6 +631,21 @@ main(int argc, char **argv)
 	char *out;
 
 	lh_std_options(argc, argv, manual);
+	/* the key in our memory and environ stays ours */
+	prctl(PR_SET_DUMPABLE, 0);
+	if ((sandbox = lh_sandbox_mode()) < 0)
+		exit(2);
+	{
+		/* git reads the checkout after the gate ran in it: no hook,
+		 * fsmonitor or signature program of its config runs */
+		static char *extra[] = { "GIT_CEILING_DIRECTORIES", "GIT_CONFIG_GLOBAL", "TMPDIR",
+		    "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_COUNT=3",
+		    "GIT_CONFIG_KEY_0=core.hooksPath", "GIT_CONFIG_VALUE_0=/dev/null",
+		    "GIT_CONFIG_KEY_1=core.fsmonitor", "GIT_CONFIG_VALUE_1=false",
+		    "GIT_CONFIG_KEY_2=log.showSignature", "GIT_CONFIG_VALUE_2=false" };
+
+		git_env = lh_sandbox_env(LH_SANDBOX_OFF, extra, sizeof extra / sizeof *extra);
+	}
 	while ((c = getopt(argc, argv, "a:b:B:c:f:Fg:G:kn:p:R:s:t:")) != -1)
 		switch (c) {
 		case 'a': attempts = atoi(optarg); break;

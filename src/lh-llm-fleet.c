@@ -3,8 +3,13 @@
  * after a 429, the in-flight limit, the usage log with its prices, and
  * the budget read from the log's running total.
  *   usage/HOST.jsonl       one O_APPEND write(2) per call
- *   usage/.HOST.jsonl.sum  offset and sums of that log's prefix: a cache,
- *                          any reader may rewrite it (tmp + rename)
+ *   usage/.HOST.jsonl.sum  offset and sums of that log's prefix, any
+ *                          reader may rewrite it (tmp + rename)
+ * The running total never goes back: a log that shrank, was replaced or
+ * went away keeps what its sum file says was spent, and what the log
+ * holds now is counted on top (a prefix that survived a truncation is
+ * counted twice: too much, never too little). Agents cannot reach the
+ * logs at all (the sandbox has no board); this is for everything else.
  *   llm/cooldown           "retry at" time after a 429 (tmp + rename)
  *   llm/inflight/          one file per caller; see llm_take_slot()
  */
@@ -338,10 +343,18 @@ lh_llm_usage_total(const char *dir, uint64_t *tokens, double *usd)
 		if (stat(path, &st) < 0)
 			continue;
 		if ((s = lh_read_file(cache, NULL))) {
-			if (sscanf(s, "%llu %lld %llu %lf", &ino, &off, &t, &u) != 4 ||
-			    ino != (unsigned long long)st.st_ino || off > (long long)st.st_size)
+			if (sscanf(s, "%llu %lld %llu %lf", &ino, &off, &t, &u) != 4)
 				off = 0, t = 0, u = 0;
+			else if (ino != (unsigned long long)st.st_ino || off > (long long)st.st_size)
+				off = -1;   /* shrunk or replaced: read it all, on top */
 			free(s);
+		}
+		if (off < 0) {
+			off = 0;
+			/* make the sum file say so even when the log is empty now */
+			snprintf(line, sizeof line, "%llu %lld %llu %.9f\n",
+			    (unsigned long long)st.st_ino, 0LL, t, u);
+			write_atomic(cache, line);
 		}
 		o = off;
 		{
@@ -357,6 +370,26 @@ lh_llm_usage_total(const char *dir, uint64_t *tokens, double *usd)
 		}
 		*tokens += t;
 		*usd += u;
+	}
+	/* the sums of logs that are gone */
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		unsigned long long ino, t;
+		long long off;
+		double u;
+
+		len = strlen(de->d_name);
+		if (de->d_name[0] != '.' || len < 12 || strcmp(de->d_name + len - 10, ".jsonl.sum"))
+			continue;
+		lh_path(path, sizeof path, "%s/%.*s", dir, (int)(len - 5), de->d_name + 1);
+		lh_path(cache, sizeof cache, "%s/%s", dir, de->d_name);
+		if (stat(path, &st) == 0 || errno != ENOENT || !(s = lh_read_file(cache, NULL)))
+			continue;
+		if (sscanf(s, "%llu %lld %llu %lf", &ino, &off, &t, &u) == 4) {
+			*tokens += t;
+			*usd += u;
+		}
+		free(s);
 	}
 	closedir(d);
 	return 0;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 
 #include "longhaul.h"
 
@@ -164,6 +165,8 @@ main(int argc, char **argv)
 		return status;
 	}
 
+	/* the key in our memory and environ stays ours */
+	prctl(PR_SET_DUMPABLE, 0);
 	if (conversation) {
 		if (argc)
 			usage();

@@ -179,6 +179,25 @@ int lh_turn_touch(const char *path);
 /* The pid that owns what a tool does: $LONGHAUL_PID, else its parent. */
 long lh_owner_pid(void);
 
+/* ---- lh-sandbox.c: where commands that agents wrote run ---- */
+enum { LH_SANDBOX_OFF, LH_SANDBOX_ON, LH_SANDBOX_NET };
+/* $LONGHAUL_SANDBOX: on (the default), net (on, with the host's
+ * network) or off; -1 (said) on anything else */
+int lh_sandbox_mode(void);
+/* The environment for a sandboxed command: the allow-list's variables
+ * found in ours, HOME and TMPDIR set to /tmp (unless off), and extra:
+ * NAME passes ours, NAME=VALUE sets it. Free the array only. */
+char **lh_sandbox_env(int mode, char *const extra[], size_t nextra);
+/* argv running cmd in the sandbox with dir writable (bwrap ...), or cmd
+ * itself when mode is off; free with lh_sandbox_free */
+char **lh_sandbox_argv(int mode, const char *dir, char *const cmd[]);
+void lh_sandbox_free(char **argv);
+/* 0 when the sandbox starts here for dir, else -1 and the one-line
+ * reason in err */
+int lh_sandbox_probe(int mode, const char *dir, char *err, size_t size);
+/* the path of a program in $PATH (malloc'd), NULL if none */
+char *lh_find_program(const char *name);
+
 /* ---- lh-wait.c: waiting for the board to change ---- */
 /* Wait until something rings the board's bell or timeout seconds pass.
  * inotify where it works; the caller polls with backoff anyway, since

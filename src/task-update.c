@@ -201,6 +201,19 @@ main(int argc, char **argv)
 				return LH_CONFLICT;
 			}
 		}
+		/* a planner confined to an area (LONGHAUL_AREA) edits and
+		 * cancels only the tasks that are in it */
+		if (a == EDIT || a == CANCEL) {
+			const char *area = json_string_value(json_object_get(rec, "area"));
+			json_t *where = json_pack("{s:s}", "area", area ? area : "");
+
+			st = lh_task_fields_check(&board, where, a == EDIT ? "edit: " : "cancel: ", 0);
+			json_decref(where);
+			if (st) {
+				json_decref(rec);
+				return st;
+			}
+		}
 		if (a == HEARTBEAT) {
 			if ((st = lh_task_touch(&board, id, v)) == LH_CONFLICT)
 				continue;

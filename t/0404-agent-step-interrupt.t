@@ -2,9 +2,14 @@
 # agent-step killed with -9 in the middle of a command: run again on the
 # same transcript, it does not run the command a second time; it kills
 # what was left running and tells the model the step was interrupted.
+# Without the sandbox (LONGHAUL_SANDBOX=off) a command can outlive the
+# step and is killed by the next one; in the sandbox (the default) it
+# dies with the step, its whole PID namespace with it.
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/agent.sh"
-plan 6
+plan 8
+LONGHAUL_SANDBOX=off
+export LONGHAUL_SANDBOX
 make_project
 git clone -q "$TRASH/remote.git" "$TRASH/wt"
 cat >"$TRASH/rules.jsonl" <<'JSON'
@@ -31,3 +36,23 @@ expect_match "the model was told the step was interrupted" '^\[interrupted:' "$T
 printf '{"a":1}\n{"b"' >"$TRASH/cut.jsonl"
 agent-step -T "$TRASH/cut.jsonl" -N 2>/dev/null
 expect_eq "a line cut by a crash is dropped" '{"a":1}' "$(cat "$TRASH/cut.jsonl")"
+
+# in the sandbox: nothing of the command outlives the step
+unset LONGHAUL_SANDBOX
+cat >"$TRASH/rules.jsonl" <<'JSON'
+{"match":{"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"sleep 60 & touch started; wait"}}]}}
+{"match":{"turn":2,"contains":["interrupted"]},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"saw the interruption"}}]}}
+JSON
+stop_mock
+start_mock
+rm -f "$TRASH/tr2.jsonl"
+agent-step -T "$TRASH/tr2.jsonl" -t "$TRASH/task.json" -d "$TRASH/wt" &
+pid=$!
+wait_for 10 '[ -e "$TRASH/wt/started" ]'
+box=$(jq -r 'select(.type == "run") | .pgid' "$TRASH/tr2.jsonl")
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+wait_for 10 '! kill -0 "$box" 2>/dev/null' && ok "the sandbox died with the step" ||
+	not_ok "the sandbox died with the step"
+expect_code 1 "run again, the step goes on to the next action" -- \
+	agent-step -T "$TRASH/tr2.jsonl" -d "$TRASH/wt"

@@ -7,7 +7,7 @@
 plan 7
 board-init >/dev/null
 make_project
-hold="if [ \$LONGHAUL_AGENT = w1 ]; then touch $TRASH/started; i=0; while [ \$i -lt 200 ]; do sleep 0.05; i=\$((i+1)); done; fi"
+hold="if [ \$LONGHAUL_AGENT = w1 ]; then touch started; i=0; while [ \$i -lt 200 ]; do sleep 0.05; i=\$((i+1)); done; fi"
 cat >"$TRASH/rules.jsonl" <<JSON
 {"match":{"contains":["slow task"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"echo partial >partial.txt; $hold"}}]}}
 {"match":{"contains":["slow task"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"wrote partial.txt"}}]}}
@@ -17,7 +17,7 @@ id=$(task-publish -v 'test -f partial.txt' "slow task")
 work() { longhaul-worker -1 -l 2 -R "$TRASH/remote.git" -W "$TRASH/work" "$@"; }
 LONGHAUL_AGENT=w1 work 2>"$TRASH/w1.err" &
 w1=$!
-wait_for 20 '[ -e "$TRASH/started" ]'
+wait_for 20 '[ -e "$TRASH/work/w1/tree/started" ]'
 step=$(ps -o pid= --ppid "$w1")
 kill -9 "$w1" $step
 pgid=$(jq -r 'select(.type == "run") | .pgid' "$TRASH"/work/transcripts/"$id".*.jsonl)

@@ -1,14 +1,17 @@
 #!/bin/sh
-# agent-step -s runs commands under bubblewrap: no network, nothing
-# writable but the worktree and /tmp. A worker stopped with SIGTERM
+# agent-step runs commands under bubblewrap (the default; -s insists):
+# no network, nothing writable but the worktree and /tmp. A worker stopped with SIGTERM
 # gives its task back and keeps the work.
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/agent.sh"
 plan 7
 board-init >/dev/null
 make_project
-git clone -q "$TRASH/remote.git" "$TRASH/wt"
-hold="touch $TRASH/started; i=0; while [ \$i -lt 200 ]; do sleep 0.05; i=\$((i+1)); done"
+# a linked worktree, as a worker's (a .git directory inside the tree is
+# read-only in the sandbox)
+git clone -q --bare "$TRASH/remote.git" "$TRASH/wt.git"
+git -C "$TRASH/wt.git" worktree add -q "$TRASH/wt" main
+hold="touch started; i=0; while [ \$i -lt 200 ]; do sleep 0.05; i=\$((i+1)); done"
 cat >"$TRASH/rules.jsonl" <<JSON
 {"match":{"contains":["boxed"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"echo in >inside; git add inside; echo out >$TRASH/outside; echo x >/dev/tcp/127.0.0.1/\$(cat $TRASH/port) && echo connected"}}]}}
 {"match":{"contains":["held task"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"echo partial >partial.txt; $hold"}}]}}
@@ -28,7 +31,7 @@ fi
 id=$(task-publish "held task")
 longhaul-worker -1 -R "$TRASH/remote.git" -W "$TRASH/work" 2>"$TRASH/w.err" &
 w=$!
-wait_for 20 '[ -e "$TRASH/started" ]'
+wait_for 20 'ls "$TRASH"/work/*/tree/started >/dev/null 2>&1'
 kill -TERM "$w"
 wait "$w"
 expect_eq "the stopped worker exits 130" 130 "$?"

@@ -6,7 +6,9 @@
 . "$T_DIR/agent.sh"
 plan 4
 make_project
-git clone -q "$TRASH/remote.git" "$TRASH/wt"
+# a linked worktree, as a worker's: its index is the agent's to write
+git clone -q --bare "$TRASH/remote.git" "$TRASH/wt.git"
+git -C "$TRASH/wt.git" worktree add -q "$TRASH/wt" main
 for turn in 1 2 3 4 5 6; do
 	cat >>"$TRASH/rules.jsonl" <<JSON
 {"match":{"contains":["TASK-EDITS"],"turn":$turn},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"case $turn in 1|2) echo $turn >>list.txt ;; 3|4) echo $turn >>'new file.txt' ;; 5) git add list.txt ;; 6) echo $turn >>list.txt ;; esac"}}]}}

@@ -16,9 +16,9 @@ git init -q "$TRASH/src"
 board-init >/dev/null
 
 cat >"$TRASH/rules.jsonl" <<'JSON'
-{"match":{"contains":["added the greeting"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"task-ls -P \"$LONGHAUL_TASK\""}}]}}
+{"match":{"contains":["added the greeting"],"turn":1},"reply":{"tool_calls":[{"name":"tasks","arguments":{"parent":"plan-1"}}]}}
 {"match":{"contains":["added the greeting"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"goal met: the worker added the greeting"}}]}}
-{"match":{"contains":["plan: greet","no tasks yet"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"task-publish -a doc -v 'grep -q hi README' 'say hi in the README'"}}]}}
+{"match":{"contains":["plan: greet","no tasks yet"],"turn":1},"reply":{"tool_calls":[{"name":"publish","arguments":{"tasks":[{"area":"doc","verify":["grep -q hi README"],"title":"say hi in the README"}]}}]}}
 {"match":{"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"published the greeting task"}}]}}
 JSON
 start_mock

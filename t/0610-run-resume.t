@@ -22,7 +22,7 @@ cat >"$TRASH/rules.jsonl" <<'JSON'
 {"match":{"contains":["This is a planning task","appended four"]},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"the list goes to four"}}]}}
 {"match":{"contains":["append the number four"],"not_contains":["This is a planning task"],"turn":1},"delay_ms":4000,"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"echo four >>list.txt"}}]}}
 {"match":{"contains":["append the number four"],"not_contains":["This is a planning task"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"appended four"}}]}}
-{"match":{"contains":["This is a planning task"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"task-publish -v 'grep -qx four list.txt' 'append the number four'"}}]}}
+{"match":{"contains":["This is a planning task"],"turn":1},"reply":{"tool_calls":[{"name":"publish","arguments":{"tasks":[{"verify":["grep -qx four list.txt"],"title":"append the number four"}]}}]}}
 {"match":{"contains":["This is a planning task"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"published one task"}}]}}
 JSON
 start_mock

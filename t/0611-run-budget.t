@@ -20,7 +20,7 @@ git init -q "$TRASH/src"
 # then steps on and on, 150 tokens a step, never submitting
 cat >"$TRASH/rules.jsonl" <<'JSON'
 {"match":{"contains":["You are the judge"]},"reply":{"text":"{\"decision\":\"continue\",\"goal_met\":false,\"reasons\":\"more\",\"focus\":\"\"}","usage":{"input_tokens":100,"output_tokens":50}}}
-{"match":{"contains":["This is a planning task"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"task-publish 'count the steps'"}}],"usage":{"input_tokens":100,"output_tokens":50}}}
+{"match":{"contains":["This is a planning task"],"turn":1},"reply":{"tool_calls":[{"name":"publish","arguments":{"tasks":[{"title":"count the steps"}]}}],"usage":{"input_tokens":100,"output_tokens":50}}}
 {"match":{"contains":["This is a planning task"]},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"published"}}],"usage":{"input_tokens":100,"output_tokens":50}}}
 JSON
 for n in 1 2 3 4 5 6 7 8 9 10 11 12; do

@@ -18,10 +18,10 @@ board-init >/dev/null
 
 cat >"$TRASH/rules.jsonl" <<'JSON'
 {"match":{"contains":["Your area: lib.","Handoff note"]},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"lib is tidy"}}]}}
-{"match":{"contains":["Your area: lib."],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"task-publish -a doc 'rewrite the manual'"}}]}}
-{"match":{"contains":["Your area: lib."],"turn":2},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"task-publish -a lib/x 'tidy lib/x'"}}]}}
+{"match":{"contains":["Your area: lib."],"turn":1},"reply":{"tool_calls":[{"name":"publish","arguments":{"tasks":[{"area":"doc","title":"rewrite the manual"}]}}]}}
+{"match":{"contains":["Your area: lib."],"turn":2},"reply":{"tool_calls":[{"name":"publish","arguments":{"tasks":[{"area":"lib/x","title":"tidy lib/x"}]}}]}}
 {"match":{"contains":["Your area: lib."]},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"published tidy lib/x"}}]}}
-{"match":{"contains":["Your area: the whole repository."],"not_contains":["Handoff note"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"task-publish -k plan -a lib 'plan the library'"}}]}}
+{"match":{"contains":["Your area: the whole repository."],"not_contains":["Handoff note"],"turn":1},"reply":{"tool_calls":[{"name":"publish","arguments":{"tasks":[{"kind":"plan","area":"lib","title":"plan the library"}]}}]}}
 {"match":{"contains":["Your area: the whole repository."]},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"the library has its planner"}}]}}
 JSON
 start_mock

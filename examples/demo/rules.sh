@@ -14,6 +14,7 @@ worker='You are a worker on a software project'
 rule() { jq -cn --argjson m "$1" --argjson r "$2" '{match: $m, reply: $r}'; }
 bash_call() { jq -cn --arg c "$1" '{tool_calls: [{name: "bash", arguments: {command: $c}}]}'; }
 submit() { jq -cn --arg n "$1" '{tool_calls: [{name: "submit", arguments: {note: $n}}]}'; }
+publish() { jq -cn --argjson t "$1" '{tool_calls: [{name: "publish", arguments: {tasks: $t}}]}'; }
 match() { # match TURN STRING...
 	turn=$1; shift
 	jq -cn --argjson t "$turn" '{contains: $ARGS.positional} + (if $t > 0 then {turn: $t} else {} end)' --args "$@"
@@ -25,25 +26,23 @@ rule "$(match 0 "$judge")" "$(jq -cn '{text: ({decision: "stop", goal_met: true,
 	focus: ""} | tojson)}')"
 
 # the root planner: publish four tasks and a planning task for the parser
+# (the board is not in the planner's sandbox: it publishes with the
+# publish tool, which longhaul-planner's agent-step performs outside)
 rule "$(match 1 "$planner" 'Your area: the whole repository' 'You have published no tasks yet')" \
-	"$(bash_call "cat minilib.h && task-publish -j <<'TASKS'
-{\"title\": \"Write str_reverse in src/str_reverse.c\", \"area\": \"src\", \"verify\": [\"make -s test ONLY=str_reverse\"], \"body\": \"src/str_reverse.c is a stub. Implement str_reverse as minilib.h describes: reverse the string in place and return it. Check with make test ONLY=str_reverse.\"}
-{\"title\": \"Write str_count_words in src/str_count_words.c\", \"area\": \"src\", \"verify\": [\"make -s test ONLY=str_count_words\"], \"body\": \"src/str_count_words.c is a stub. Implement str_count_words as minilib.h describes. Check with make test ONLY=str_count_words.\"}
-{\"title\": \"Write str_trim in src/str_trim.c\", \"area\": \"src\", \"verify\": [\"make -s test ONLY=str_trim\"], \"body\": \"src/str_trim.c is a stub. Implement str_trim as minilib.h describes. Check with make test ONLY=str_trim.\"}
-{\"title\": \"Write the stack in src/stack.c\", \"area\": \"src\", \"verify\": [\"make -s test ONLY=stack\"], \"body\": \"src/stack.c is a stub. Implement stack_init, stack_push and stack_pop as minilib.h describes. Check with make test ONLY=stack.\"}
-{\"title\": \"Plan the parser in src/parse\", \"kind\": \"plan\", \"area\": \"src/parse\", \"body\": \"The functions of src/parse/ are stubs: parse_int and parse_sum in minilib.h. Plan their implementation.\"}
-TASKS")"
+	"$(publish '[
+{"title": "Write str_reverse in src/str_reverse.c", "area": "src", "verify": ["make -s test ONLY=str_reverse"], "body": "src/str_reverse.c is a stub. Implement str_reverse as minilib.h describes: reverse the string in place and return it. Check with make test ONLY=str_reverse."},
+{"title": "Write str_count_words in src/str_count_words.c", "area": "src", "verify": ["make -s test ONLY=str_count_words"], "body": "src/str_count_words.c is a stub. Implement str_count_words as minilib.h describes. Check with make test ONLY=str_count_words."},
+{"title": "Write str_trim in src/str_trim.c", "area": "src", "verify": ["make -s test ONLY=str_trim"], "body": "src/str_trim.c is a stub. Implement str_trim as minilib.h describes. Check with make test ONLY=str_trim."},
+{"title": "Write the stack in src/stack.c", "area": "src", "verify": ["make -s test ONLY=stack"], "body": "src/stack.c is a stub. Implement stack_init, stack_push and stack_pop as minilib.h describes. Check with make test ONLY=stack."},
+{"title": "Plan the parser in src/parse", "kind": "plan", "area": "src/parse", "body": "The functions of src/parse/ are stubs: parse_int and parse_sum in minilib.h. Plan their implementation."}]')"
 rule "$(match 2 "$planner" 'Your area: the whole repository' 'You have published no tasks yet')" \
 	"$(submit 'Published four work tasks (str_reverse, str_count_words, str_trim, the stack) and a planning task for src/parse.')"
 
 # the sub-planner of src/parse: two tasks in its area
 rule "$(match 1 "$planner" 'Your area: src/parse' 'You have published no tasks yet')" \
-	"$(bash_call "ls src/parse && task-publish -a src/parse -v 'make -s test ONLY=parse_int' -f - 'Write parse_int in src/parse/parse_int.c' <<'BODY'
-src/parse/parse_int.c is a stub. Implement parse_int as minilib.h describes: the whole string must be an optionally signed decimal integer.
-BODY
-task-publish -a src/parse -v 'make -s test ONLY=parse_sum' -f - 'Write parse_sum in src/parse/parse_sum.c' <<'BODY'
-src/parse/parse_sum.c is a stub. Implement parse_sum as minilib.h describes, on its own (do not call parse_int, which another worker writes).
-BODY")"
+	"$(publish '[
+{"title": "Write parse_int in src/parse/parse_int.c", "area": "src/parse", "verify": ["make -s test ONLY=parse_int"], "body": "src/parse/parse_int.c is a stub. Implement parse_int as minilib.h describes: the whole string must be an optionally signed decimal integer."},
+{"title": "Write parse_sum in src/parse/parse_sum.c", "area": "src/parse", "verify": ["make -s test ONLY=parse_sum"], "body": "src/parse/parse_sum.c is a stub. Implement parse_sum as minilib.h describes, on its own (do not call parse_int, which another worker writes)."}]')"
 rule "$(match 2 "$planner" 'Your area: src/parse' 'You have published no tasks yet')" \
 	"$(submit 'Published parse_int and parse_sum for src/parse.')"
 

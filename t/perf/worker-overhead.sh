@@ -3,7 +3,10 @@
 # commands: claim, worktree, commit, rebase, push, done. The scripted
 # model answers every call at once with submit, so a task is one quick
 # model call and the rest is the worker. Also the memory of an idle
-# worker waiting for a task (the shell plus task-claim -w).
+# worker waiting for a task (the shell plus task-claim -w). Each task has
+# one verification command, which the worker runs in the sandbox
+# (sandbox-run), as agent-step does the agent's: LONGHAUL_SANDBOX=off
+# measures the same without it.
 # Run from the top of the tree after make: sh t/perf/worker-overhead.sh [N]
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,7 +35,7 @@ done
 export LONGHAUL_MODEL=openai:mock OPENAI_BASE_URL=http://127.0.0.1:$(cat "$dir/port")/v1
 
 i=0
-while [ $i -lt "$n" ]; do i=$((i + 1)); task-publish -D "task $i" >/dev/null; done
+while [ $i -lt "$n" ]; do i=$((i + 1)); task-publish -D -v 'test -s numbers' "task $i" >/dev/null; done
 # one worker loop does them all, then finds nothing within a second
 /usr/bin/time -f '%e %U %S' -o "$dir/time" \
 	longhaul-worker -w 1 -R "$dir/remote.git" -W "$dir/work" 2>"$dir/err" || :
@@ -73,4 +76,4 @@ awk -v n="$n" -v w="$wall" -v u="$user" -v s="$sys" -v aw="$awall" -v au="$auser
 	printf "%-44s %10.3f %10.3f\n", "worker overhead (the difference)", (w - 1 - aw) / n, (u + s - au - as) / n
 	printf "%-44s %10.1f MB (%d processes)\n", "idle waiting worker, RSS", rss / 1024, procs
 }'
-echo "(worker wall minus the 1 s it waited for more work at the end; load: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "(sandbox ${LONGHAUL_SANDBOX:-on}; worker wall minus the 1 s it waited for more work at the end; load: $(cut -d' ' -f1-3 /proc/loadavg))"
