@@ -25,7 +25,11 @@ function el(tag, attrs, children) {
 }
 function text(s) { return document.createTextNode(s == null ? "" : String(s)); }
 function iso(t) { return t == null ? "-" : new Date(t * 1000).toISOString().replace(".000Z", "Z"); }
-function hhmm(t) { return new Date(t * 1000).toISOString().slice(11, 16); }
+var SPAN = 86400;      /* the run's length, set below: how precise the clock on the axes is */
+function hhmm(t) {
+	var s = new Date(t * 1000).toISOString();
+	return SPAN < 900 ? s.slice(11, 19) : SPAN < 2 * 86400 ? s.slice(11, 16) : s.slice(5, 16).replace("T", " ");
+}
 function usd(x) { return "$" + (x || 0).toFixed(6); }
 function section(title, id) {
 	var s = el("section", { id: id });
@@ -133,6 +137,7 @@ D.tasks.forEach(function (t) {
 	});
 });
 if (!isFinite(tmin)) { tmin = now - 60; tmax = now; }
+SPAN = Math.max(now, tmax) - tmin;
 var agentNames = Object.keys(agents).sort();
 var tl = section("Timeline: tasks per agent, claim to end", "timeline");
 tl.appendChild(el("p", { class: "muted", text: "One bar per claim, coloured by how it ended; a requeue " +
