@@ -73,12 +73,12 @@ document.body.appendChild(el("p", { class: "muted", text: "Board " + D.board + "
 var counts = {}, byId = {};
 STATES.forEach(function (s) { counts[s] = 0; });
 D.tasks.forEach(function (t) { counts[t.state] = (counts[t.state] || 0) + 1; byId[t.id] = t; });
-var total = { calls: 0, cost: 0, tokens: 0 }, byRole = {}, byModel = {};
-D.usage.forEach(function (u) {
-	total.calls++; total.cost += u[3]; total.tokens += u[4];
-	[[byRole, u[1]], [byModel, u[2]]].forEach(function (p) {
-		var g = p[0][p[1]] = p[0][p[1]] || { calls: 0, cost: 0, tokens: 0 };
-		g.calls++; g.cost += u[3]; g.tokens += u[4];
+var total = D.usage.total, byRole = D.usage.by_role, byModel = D.usage.by_model;
+/* history entries are [version, event, state, time, by, reason] */
+D.tasks.forEach(function (t) {
+	t.history = t.history.map(function (h) { return { v: h[0], event: h[1], state: h[2], t: h[3], who: h[4], reason: h[5] }; });
+	t.transcripts.forEach(function (tr) {
+		tr.path = tr.file.indexOf("transcripts/") === 0 ? D.board + "/" + tr.file : D.workdir + "/transcripts/" + tr.file;
 	});
 });
 var sum = section("Summary", "summary");
@@ -211,19 +211,14 @@ charts.push(new Chart(g.canvas, {
 
 /* ---- spend over time, by role and by model, against the budget ---- */
 var sp = section("Spend over time", "spend");
-function spendChart(id, index, title) {
-	var keys = {}, pts = {}, acc = {}, all = [], n = D.usage.length, step = Math.max(1, Math.floor(n / 400));
-	var sorted = D.usage.slice().sort(function (a, b) { return (a[0] || 0) - (b[0] || 0); });
-	var running = 0;
-	sorted.forEach(function (u) { keys[u[index]] = true; });
+function spendChart(id, key, title) {
+	var keys = {}, acc = {}, pts = {}, all = [{ x: tmin, y: 0 }], running = 0;
+	D.usage.steps.forEach(function (st) { Object.keys(st[key]).forEach(function (k) { keys[k] = true; }); });
 	Object.keys(keys).forEach(function (k) { pts[k] = [{ x: tmin, y: 0 }]; acc[k] = 0; });
-	all.push({ x: tmin, y: 0 });
-	sorted.forEach(function (u, i) {
-		acc[u[index]] += u[3]; running += u[3];
-		if (i % step === 0 || i === n - 1) {
-			Object.keys(keys).forEach(function (k) { pts[k].push({ x: u[0], y: acc[k] }); });
-			all.push({ x: u[0], y: running });
-		}
+	D.usage.steps.forEach(function (st) {
+		Object.keys(st[key]).forEach(function (k) { acc[k] += st[key][k]; running += st[key][k]; });
+		Object.keys(keys).forEach(function (k) { pts[k].push({ x: st.t, y: acc[k] }); });
+		all.push({ x: st.t, y: running });
 	});
 	var palette = ["#3a7bd5", "#2a9d5c", "#d33c3c", "#9a7fd1", "#f0a030", "#555555"];
 	var sets = Object.keys(keys).sort().map(function (k, i) {
@@ -240,8 +235,8 @@ function spendChart(id, index, title) {
 		options: { animation: false, responsive: true, maintainAspectRatio: false, parsing: false,
 			scales: { x: timeAxis("time"), y: { beginAtZero: true, title: { display: true, text: "dollars, so far" } } } } }));
 }
-spendChart("chart-spend-role", 1, "By role");
-spendChart("chart-spend-model", 2, "By model");
+spendChart("chart-spend-role", "role", "By role");
+spendChart("chart-spend-model", "model", "By model");
 
 /* ---- the task tree: planners, sub-planners and their tasks ---- */
 var tree = section("Task tree", "tree"), kids = {};
@@ -313,7 +308,7 @@ function detail(t) {
 	if (t.note) box.appendChild(el("pre", { text: "handoff note: " + t.note }));
 	t.transcripts.forEach(function (tr) {
 		box.appendChild(el("p", { text: "Transcript of claim " + tr.token + ": " + tr.steps + " steps, " + tr.commands +
-			" commands, " + tr.feedback.length + " feedback rounds, " + usd(tr.cost) + ", " + tr.tokens + " tokens; " + tr.file }));
+			" commands, " + tr.feedback.length + " feedback rounds, " + usd(tr.cost) + ", " + tr.tokens + " tokens; " + tr.path }));
 		if (!tr.lines) { box.appendChild(el("p", { class: "muted", text: "(not embedded: longhaul-report -n keeps the transcripts of the troubled and the latest tasks)" })); return; }
 		var pre = el("pre");
 		tr.lines.forEach(function (l) {

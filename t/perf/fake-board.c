@@ -9,7 +9,8 @@
  * a second claim, or a failure), the file times of those versions spread
  * over the run, and the index hints of the live ones: 85% done, 4%
  * failed, 5% ready, 3% waiting on a dependency, 3% claimed (one
- * transcript each in WORKDIR/transcripts). A tenth are planning tasks, the
+ * transcript each in WORKDIR/transcripts; every claim has one when
+ * FAKE_ALL_TRANSCRIPTS is set). A tenth are planning tasks, the
  * parents of the rest. USAGE_LINES lines in usage/HOST.jsonl over four
  * hosts, as llm-call writes them. The records are the format of
  * longhaul-board(5); the numbers are made up.
@@ -73,6 +74,7 @@ main(int argc, char **argv)
 	double now = (double)time(NULL), start, span = 2 * 86400;
 	char path[4096], rec[4096], id[48], parent[40], when[32], created[32];
 	FILE *u[4];
+	int all_transcripts = getenv("FAKE_ALL_TRANSCRIPTS") != NULL;
 
 	if (argc != 5)
 		return fprintf(stderr, "usage: fake-board BOARD WORKDIR TASKS USAGE_LINES\n"), 2;
@@ -166,6 +168,9 @@ main(int argc, char **argv)
 			if (v == nv && claimed) {
 				snprintf(path, sizeof path, "%s/claimed/%s", board, id);
 				write_file(path, "", t);
+			}
+			/* a transcript per claim: of the live ones only, or of all */
+			if (claimed && (v == nv || all_transcripts)) {
 				snprintf(path, sizeof path, "%s/transcripts/%s.%ld.jsonl", work, id, v);
 				snprintf(rec, sizeof rec,
 				    "{\"type\":\"system\",\"content\":\"You are a worker.\",\"time\":%.0f}\n"
@@ -173,6 +178,15 @@ main(int argc, char **argv)
 				    "{\"type\":\"assistant\",\"content\":\"\",\"action\":{\"tool\":\"bash\",\"command\":\"make test\"},"
 				    "\"usage\":{\"input_tokens\":900,\"output_tokens\":40},\"cost_usd\":0.0002,\"step\":3,\"time\":%.0f}\n"
 				    "{\"type\":\"run\",\"pgid\":4242,\"run\":\"x\",\"time\":%.0f}\n", t, i, t, t, t);
+				if (v != nv) {
+					size_t n = strlen(rec);
+
+					snprintf(rec + n, sizeof rec - n,
+					    "{\"type\":\"tool\",\"content\":\"cc -c x.c\\nok\\n\",\"exit\":0,\"time\":%.0f}\n"
+					    "{\"type\":\"assistant\",\"content\":\"\",\"action\":{\"tool\":\"submit\",\"note\":\"did it\"},"
+					    "\"usage\":{\"input_tokens\":1200,\"output_tokens\":30},\"cost_usd\":0.0002,\"step\":4,\"time\":%.0f}\n",
+					    t + 60, t + 90);
+				}
 				write_file(path, rec, t);
 			}
 			if (v == nv && !strcmp(st, "ready")) {
