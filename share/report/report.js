@@ -2,7 +2,7 @@
  * the JSON in #report-data and lays it out; Chart.js (embedded before it)
  * draws the charts. Every string in the data may have been written by an
  * agent: it goes into the page as text (textContent), never as HTML.
- * When done it marks <body data-rendered="yes">, and each chart's canvas
+ * When done it sets the attribute data-rendered of the body to "yes", and each chart's canvas
  * with the number of pixels drawn (data-pixels), so that a headless
  * browser's DOM dump shows whether the page worked. */
 "use strict";

@@ -174,10 +174,10 @@ main(int argc, char **argv)
 				snprintf(path, sizeof path, "%s/transcripts/%s.%ld.jsonl", work, id, v);
 				snprintf(rec, sizeof rec,
 				    "{\"type\":\"system\",\"content\":\"You are a worker.\",\"time\":%.0f}\n"
-				    "{\"type\":\"user\",\"content\":\"task %ld\",\"time\":%.0f}\n"
+				    "{\"type\":\"user\",\"content\":\"task %ld\",\"task\":\"%s\",\"time\":%.0f}\n"
 				    "{\"type\":\"assistant\",\"content\":\"\",\"action\":{\"tool\":\"bash\",\"command\":\"make test\"},"
 				    "\"usage\":{\"input_tokens\":900,\"output_tokens\":40},\"cost_usd\":0.0002,\"step\":3,\"time\":%.0f}\n"
-				    "{\"type\":\"run\",\"pgid\":4242,\"run\":\"x\",\"time\":%.0f}\n", t, i, t, t, t);
+				    "{\"type\":\"run\",\"pgid\":4242,\"run\":\"x\",\"time\":%.0f}\n", t, i, id, t, t, t);
 				if (v != nv) {
 					size_t n = strlen(rec);
 
