@@ -1,0 +1,79 @@
+#!/bin/sh
+# view.sh: what it costs to look at a big run.
+#   board-status on a board of 100,000 tasks and a usage log of 1,000,000
+#   lines: the first run (nothing cached: every record and the whole log
+#   read), then refreshes from the cache (one stat per task, the logs'
+#   new bytes), one shot and -j; the median of 5.
+#   longhaul-report on a board of 10,000 tasks with a transcript per
+#   claim and 100,000 usage lines: the time (median of 3) and the size.
+# The boards are made by fake-board (t/perf/fake-board.c) in a scratch
+# directory on disk, removed at the end.
+# Knobs: LONGHAUL_BENCH_STATUS_TASKS (100000), LONGHAUL_BENCH_STATUS_LINES
+# (1000000), LONGHAUL_BENCH_REPORT_TASKS (10000), LONGHAUL_BENCH_REPORT_LINES
+# (100000), LONGHAUL_BENCH_DISK (default t/perf/out/scratch).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+out=$here/out bin=$here/out/bin
+PATH=$top:$top/bin:$bin:$PATH
+export PATH LONGHAUL_SHARE="$top/share"
+unset LONGHAUL_BOARD LONGHAUL_WORKDIR LONGHAUL_REMOTE LONGHAUL_BUDGET_USD
+st_tasks=${LONGHAUL_BENCH_STATUS_TASKS:-100000} st_lines=${LONGHAUL_BENCH_STATUS_LINES:-1000000}
+rp_tasks=${LONGHAUL_BENCH_REPORT_TASKS:-10000} rp_lines=${LONGHAUL_BENCH_REPORT_LINES:-100000}
+for t in board-status board-init longhaul-report jq; do
+	command -v $t >/dev/null || { echo "view: $t not found (run make first)" >&2; exit 1; }
+done
+mkdir -p "$bin"
+[ "$bin/fake-board" -nt "$here/fake-board.c" ] ||
+	${CC:-cc} -O2 -Wall -Wextra -Wno-format-truncation -o "$bin/fake-board" "$here/fake-board.c"
+scratch=${LONGHAUL_BENCH_DISK:-$out/scratch}/view.$$
+mkdir -p "$scratch"
+trap 'rm -rf "$scratch"' EXIT
+trap 'exit 130' INT TERM
+export XDG_CACHE_HOME="$scratch/cache"
+
+# secs CMD...: wall seconds of one run, output thrown away
+secs() {
+	t0=$(date +%s.%N)
+	"$@" >/dev/null
+	t1=$(date +%s.%N)
+	echo "$t0 $t1" | awk '{ printf "%.3f\n", $2 - $1 }'
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(uname -r)"
+b=$scratch/status-board w=$scratch/status-work
+board-init -b "$b" >/dev/null
+echo "making a board of $st_tasks tasks and $st_lines usage lines..."
+t=$(secs fake-board "$b" "$w" "$st_tasks" "$st_lines")
+echo "  made in $t s; $(du -sh "$b" | cut -f1) on disk, usage log $(cat "$b"/usage/*.jsonl | wc -c) bytes"
+# (the files are in the page cache: fake-board just wrote them)
+cold=$(secs board-status -b "$b" -W "$w")
+warm=$(for i in 1 2 3 4 5; do secs board-status -b "$b" -W "$w"; done | median)
+json=$(for i in 1 2 3 4 5; do secs board-status -j -b "$b" -W "$w"; done | median)
+agents=$(board-status -j -b "$b" -W "$w" | jq '.agents | length')
+# one new line of usage and one changed task, then a refresh
+id=$(ls "$b/claimed" | head -n 1)
+v=$(ls "$(ls -d "$b"/tasks/*/"$id")" | tail -n 1 | cut -c1-6)
+task-update -b "$b" -t "$(expr "$v" + 0)" -r bench release "$id" >/dev/null
+tail -n 1 "$b/usage/node0.jsonl" >>"$b/usage/node0.jsonl"
+changed=$(secs board-status -b "$b" -W "$w")
+echo "board-status, $st_tasks tasks, $st_lines usage lines, $agents live agents:"
+echo "  first run, nothing cached     $cold s"
+echo "  refresh from the cache        $warm s (median of 5)"
+echo "  refresh, -j                   $json s (median of 5)"
+echo "  refresh after a change        $changed s"
+echo "  cache                         $(wc -c <"$(ls "$XDG_CACHE_HOME"/longhaul/board-status.* | head -n 1)") bytes"
+rm -rf "$b" "$w" "$XDG_CACHE_HOME"
+
+b=$scratch/report-board w=$scratch/report-work
+board-init -b "$b" >/dev/null
+echo "making a board of $rp_tasks tasks, a transcript per claim, $rp_lines usage lines..."
+export FAKE_ALL_TRANSCRIPTS=1
+t=$(secs fake-board "$b" "$w" "$rp_tasks" "$rp_lines")
+unset FAKE_ALL_TRANSCRIPTS
+echo "  made in $t s; $(ls "$w/transcripts" | wc -l) transcripts"
+rt=$(for i in 1 2 3; do secs longhaul-report -b "$b" -W "$w" -o "$scratch/report.html"; done | median)
+echo "longhaul-report, $rp_tasks tasks:"
+echo "  time                          $rt s (median of 3)"
+echo "  size                          $(wc -c <"$scratch/report.html") bytes"
