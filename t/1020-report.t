@@ -12,7 +12,7 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 [ -f /usr/share/javascript/chart.js/chart.min.js ] || [ -n "${LONGHAUL_CHARTJS:-}" ] ||
 	sh "$TOP/mk/deps" >/dev/null 2>&1 || skip_all 'Chart.js (libjs-chart.js) cannot be installed'
-plan 14
+plan 15
 
 unset LONGHAUL_BUDGET_USD LONGHAUL_REMOTE LONGHAUL_BRANCH
 export LONGHAUL_WORKDIR="$TRASH/work" GIT_CONFIG_NOSYSTEM=1 HOME="$TRASH"
@@ -109,6 +109,9 @@ expect_eq 'by role as llm-usage -g role' "$want" "$got"
 grep -o '<canvas[^>]*>' "$TRASH/dom.html" >"$TRASH/canvases"
 drawn=$(sed -n 's/.*data-pixels="\([0-9]*\)".*/\1/p' "$TRASH/canvases" | awk '$1 > 2000' | wc -l)
 expect_eq 'four charts, each drawn (pixels on its canvas)' '4 4' "$(wc -l <"$TRASH/canvases") $drawn"
+expect_eq 'the timeline: a bar per claim by its end, the requeue and the feedback round' \
+	'done:3,failed:1,requeued:1,released:0,cancelled:0,still claimed:0,feedback round:1' \
+	"$(grep -o '<canvas id="chart-timeline"[^>]*>' "$TRASH/dom.html" | sed -n 's/.*data-series="\([^"]*\)".*/\1/p')"
 if grep -q '<img src=x' "$TRASH/dom.html"; then not_ok "an agent's title is text, not markup"
 else expect_match "an agent's title is text, not markup" '&lt;img src=x onerror=alert\(1\)&gt; hostile title' "$TRASH/dom.html"; fi
 expect_match 'the verdict and the gate output are shown' 'ALL 12 TESTS PASSED' "$TRASH/dom.html"

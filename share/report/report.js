@@ -113,10 +113,18 @@ sum.appendChild(table(["by", "", "calls", "tokens", "dollars"], urows));
 
 /* ---- the timeline: each claim of a task as a bar on its agent's row ---- */
 var bars = { done: [], failed: [], requeue: [], release: [], claimed: [], feedback: [], cancel: [] };
-var agents = {}, tmin = Infinity, tmax = -Infinity, now = D.generated;
+/* the picture spans the run: from the first event to the last, or to
+ * the time of the report while tasks are still claimed */
+var agents = {}, tmin = Infinity, tmax = -Infinity, live = false;
+function seen(t) { if (t != null) { tmin = Math.min(tmin, t); tmax = Math.max(tmax, t); } }
+D.tasks.forEach(function (t) { t.history.forEach(function (h) { seen(h.t); }); live = live || t.state === "claimed"; });
+D.usage.steps.forEach(function (st) { seen(st.t); });
+if (!isFinite(tmin)) { tmin = D.generated - 60; tmax = D.generated; }
+var now = live ? Math.max(D.generated, tmax) : tmax;
+D.commits.forEach(function (c) { if (c.t != null && c.t >= tmin && c.t <= now) tmax = Math.max(tmax, c.t); });
+now = Math.max(now, tmax);
 D.tasks.forEach(function (t) {
 	t.history.forEach(function (h, i) {
-		if (h.t != null) { tmin = Math.min(tmin, h.t); tmax = Math.max(tmax, h.t); }
 		if (h.event !== "claim" || h.t == null) return;
 		var next = t.history[i + 1], who = h.who || "?", end = next && next.t != null ? next.t : now;
 		var outcome = !next ? "claimed" : next.event === "done" ? "done" : next.event === "requeue" ? "requeue" :
@@ -129,24 +137,27 @@ D.tasks.forEach(function (t) {
 		t.transcripts.forEach(function (tr) {
 			if (tr.token !== h.v) return;
 			tr.feedback.forEach(function (f, k) {
-				var fe = k + 1 < tr.feedback.length ? tr.feedback[k + 1] : end;
+				/* record times are whole seconds: a second of slack at the end */
+				var fe = Math.min(k + 1 < tr.feedback.length ? tr.feedback[k + 1] : end, end + 1);
+				if (f > end + 1) return;
 				bars.feedback.push({ x: [f, Math.max(fe, f + 1)], y: who, task: t.id, title: t.title,
 					outcome: "feedback round " + (k + 1) });
 			});
 		});
 	});
 });
-if (!isFinite(tmin)) { tmin = now - 60; tmax = now; }
-SPAN = Math.max(now, tmax) - tmin;
+SPAN = now - tmin;
 var agentNames = Object.keys(agents).sort();
 var tl = section("Timeline: tasks per agent, claim to end", "timeline");
 tl.appendChild(el("p", { class: "muted", text: "One bar per claim, coloured by how it ended; a requeue " +
-	"or a release ends a bar and the task's next claim starts another; yellow spans are feedback rounds " +
-	"(a failed check or a conflict sent back to the agent)." }));
+	"or a release ends a bar and the task's next claim starts another; yellow spans are the rounds after " +
+	"a message to the agent once it had begun: for a worker a failed check or a conflict, for a planner " +
+	"the handoff notes it woke on." }));
 var g = chartBox("chart-timeline", Math.max(160, 22 * agentNames.length + 90));
 tl.appendChild(g.box);
 function barSet(name, label) {
 	return { type: "bar", label: label, data: bars[name], backgroundColor: COLORS[name], grouped: false,
+		borderColor: "#ffffff", borderWidth: name === "feedback" ? 0 : 1, borderSkipped: false,
 		barPercentage: name === "feedback" ? 0.35 : 0.8, categoryPercentage: 1 };
 }
 charts.push(new Chart(g.canvas, {
@@ -156,7 +167,7 @@ charts.push(new Chart(g.canvas, {
 		barSet("claimed", "still claimed"), barSet("feedback", "feedback round")] },
 	options: { indexAxis: "y", animation: false, responsive: true, maintainAspectRatio: false,
 		parsing: { xAxisKey: "x", yAxisKey: "y" },
-		scales: { x: Object.assign(timeAxis("time"), { min: tmin, max: Math.max(tmax, tmin + 1) }),
+		scales: { x: Object.assign(timeAxis("time"), { min: tmin, max: Math.max(now, tmin + 1) }),
 			y: { type: "category", labels: agentNames } },
 		plugins: { tooltip: { callbacks: { label: function (c) {
 			var r = c.raw; return r.task + " " + r.title + " (" + r.outcome + ")"; } } } } }
@@ -353,6 +364,7 @@ charts.forEach(function (c) {
 		for (var i = 3; i < px.length; i += 4) if (px[i]) n++;
 	} catch (e) { n = -1; }
 	cv.setAttribute("data-pixels", n);
+	cv.setAttribute("data-series", c.data.datasets.map(function (d) { return d.label + ":" + d.data.length; }).join(","));
 });
 var errs = el("pre", { id: "report-errors", text: window.reportErrors.join("\n") });
 if (!window.reportErrors.length) errs.style.display = "none";
