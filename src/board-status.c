@@ -127,14 +127,6 @@ mtime_of(const char *path)
 	return st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
 }
 
-static int
-exists(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0;
-}
-
 /* ---- a map from names to small records: a jansson object of indexes ---- */
 
 struct sum { char *name; double usd; long long tokens, calls; };
@@ -265,11 +257,16 @@ scan_tasks(void)
 			t = task_slot(de->d_name);
 			t->seen = 1;
 			if (t->version > 0) {
-				lh_path(path, sizeof path, "%s/%s/%06d.json", dir, de->d_name, t->version + 1);
-				if (!exists(path)) {
+				struct stat st;
+
+				/* relative to the shard: a short path walk for each of
+				 * the board's tasks, the cost of a refresh */
+				lh_path(path, sizeof path, "%s/%06d.json", de->d_name, t->version + 1);
+				if (fstatat(dirfd(d), path, &st, 0) != 0) {
 					if (!strcmp(t->state, "ready") || !strcmp(t->state, "claimed")) {
-						lh_path(path, sizeof path, "%s/%s/%06d.json", dir, de->d_name, t->version);
-						t->mtime = mtime_of(path);
+						lh_path(path, sizeof path, "%s/%06d.json", de->d_name, t->version);
+						t->mtime = fstatat(dirfd(d), path, &st, 0) == 0 ?
+						    st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9 : -1;
 					}
 					continue;
 				}
@@ -1504,7 +1501,7 @@ int
 main(int argc, char **argv)
 {
 	const char *dir = NULL;
-	double every = 0;
+	double every = 0, saved = -1;
 	int c, tty = isatty(1);
 
 	lh_help(argc, argv, manual);
@@ -1544,7 +1541,12 @@ main(int argc, char **argv)
 		json_t *o = gather();
 		double t0 = lh_monotonic();
 
-		cache_save();
+		/* with -w, what the refreshes learn is in memory: the cache is
+		 * written now and then, for the next run */
+		if (t0 - saved >= 30 || saved < 0) {
+			cache_save();
+			saved = t0;
+		}
 		if (json_out) {
 			char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(12));
 
