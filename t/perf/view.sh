@@ -32,37 +32,44 @@ trap 'rm -rf "$scratch"' EXIT
 trap 'exit 130' INT TERM
 export XDG_CACHE_HOME="$scratch/cache"
 
-# secs CMD...: wall seconds of one run, output thrown away
+# secs CMD...: "WALL CPU", the seconds of one run (CPU: user and system
+# of the command, from the shell's times), output thrown away. The
+# machine may be shared: CPU seconds are what a run costs, wall seconds
+# what one waited.
 secs() {
 	t0=$(date +%s.%N)
-	"$@" >/dev/null
+	cpu=$(sh -c '"$@" >/dev/null; times' sh "$@" | sed -n 2p |
+		awk '{ for (i = 1; i <= 2; i++) { split($i, p, "m"); s += p[1] * 60 + p[2] } } END { printf "%.3f", s }')
 	t1=$(date +%s.%N)
-	echo "$t0 $t1" | awk '{ printf "%.3f\n", $2 - $1 }'
+	echo "$t0 $t1 $cpu" | awk '{ printf "%.3f %s\n", $2 - $1, $3 }'
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# median COLUMN of the lines on stdin
+median() { awk -v c="$1" '{ print $c }' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+runs() { n=$1; shift; i=0; while [ "$i" -lt "$n" ]; do secs "$@"; i=$((i + 1)); done; }
+both() { printf '%s s wall, %s s CPU' "$(median 1 <"$1")" "$(median 2 <"$1")"; }
 
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(uname -r)"
 b=$scratch/status-board w=$scratch/status-work
 board-init -b "$b" >/dev/null
 echo "making a board of $st_tasks tasks and $st_lines usage lines..."
-t=$(secs fake-board "$b" "$w" "$st_tasks" "$st_lines")
+t=$(secs fake-board "$b" "$w" "$st_tasks" "$st_lines" | cut -d' ' -f1)
 echo "  made in $t s; $(du -sh "$b" | cut -f1) on disk, usage log $(cat "$b"/usage/*.jsonl | wc -c) bytes"
 # (the files are in the page cache: fake-board just wrote them)
-cold=$(secs board-status -b "$b" -W "$w")
-warm=$(for i in 1 2 3 4 5; do secs board-status -b "$b" -W "$w"; done | median)
-json=$(for i in 1 2 3 4 5; do secs board-status -j -b "$b" -W "$w"; done | median)
+secs board-status -b "$b" -W "$w" >"$scratch/cold"
+runs 5 board-status -b "$b" -W "$w" >"$scratch/warm"
+runs 5 board-status -j -b "$b" -W "$w" >"$scratch/json"
 agents=$(board-status -j -b "$b" -W "$w" | jq '.agents | length')
-# one new line of usage and one changed task, then a refresh
+# one changed task and one new line of usage, then a refresh
 id=$(ls "$b/claimed" | head -n 1)
 v=$(ls "$(ls -d "$b"/tasks/*/"$id")" | tail -n 1 | cut -c1-6)
 task-update -b "$b" -t "$(expr "$v" + 0)" -r bench release "$id" >/dev/null
 tail -n 1 "$b/usage/node0.jsonl" >>"$b/usage/node0.jsonl"
-changed=$(secs board-status -b "$b" -W "$w")
+secs board-status -b "$b" -W "$w" >"$scratch/changed"
 echo "board-status, $st_tasks tasks, $st_lines usage lines, $agents live agents:"
-echo "  first run, nothing cached     $cold s"
-echo "  refresh from the cache        $warm s (median of 5)"
-echo "  refresh, -j                   $json s (median of 5)"
-echo "  refresh after a change        $changed s"
+echo "  first run, nothing cached     $(both "$scratch/cold")"
+echo "  refresh from the cache        $(both "$scratch/warm") (median of 5)"
+echo "  refresh, -j                   $(both "$scratch/json") (median of 5)"
+echo "  refresh after a change        $(both "$scratch/changed")"
 echo "  cache                         $(wc -c <"$(ls "$XDG_CACHE_HOME"/longhaul/board-status.* | head -n 1)") bytes"
 rm -rf "$b" "$w" "$XDG_CACHE_HOME"
 
@@ -70,10 +77,11 @@ b=$scratch/report-board w=$scratch/report-work
 board-init -b "$b" >/dev/null
 echo "making a board of $rp_tasks tasks, a transcript per claim, $rp_lines usage lines..."
 export FAKE_ALL_TRANSCRIPTS=1
-t=$(secs fake-board "$b" "$w" "$rp_tasks" "$rp_lines")
+t=$(secs fake-board "$b" "$w" "$rp_tasks" "$rp_lines" | cut -d' ' -f1)
 unset FAKE_ALL_TRANSCRIPTS
 echo "  made in $t s; $(ls "$w/transcripts" | wc -l) transcripts"
-rt=$(for i in 1 2 3; do secs longhaul-report -b "$b" -W "$w" -o "$scratch/report.html"; done | median)
+runs 3 longhaul-report -b "$b" -W "$w" -o "$scratch/report.html" >"$scratch/report"
 echo "longhaul-report, $rp_tasks tasks:"
-echo "  time                          $rt s (median of 3)"
+echo "  time                          $(both "$scratch/report") (median of 3)"
 echo "  size                          $(wc -c <"$scratch/report.html") bytes"
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
