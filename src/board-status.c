@@ -110,7 +110,7 @@ duration(char *buf, size_t size, double s)
 	else if (t < 60)
 		snprintf(buf, size, "%lds", t);
 	else if (t < 3600)
-		snprintf(buf, size, "%ldm%02lds", t / 60, t % 60);
+		snprintf(buf, size, "%ldm", t / 60);
 	else if (t < 86400)
 		snprintf(buf, size, "%ldh%02ldm", t / 3600, t % 3600 / 60);
 	else
@@ -125,6 +125,15 @@ mtime_of(const char *path)
 	if (stat(path, &st) != 0)
 		return -1;
 	return st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
+}
+
+/* a regular file: nothing else on the board is opened (a FIFO blocks) */
+static int
+regular(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /* ---- a map from names to small records: a jansson object of indexes ---- */
@@ -356,7 +365,7 @@ load_cycles(void)
 		if (de->d_name[0] == '.' || len < 6 || len > 60 || strcmp(de->d_name + len - 5, ".json"))
 			continue;
 		lh_path(path, sizeof path, "%s/%s", dir, de->d_name);
-		if (!(c = json_load_file(path, 0, NULL)))
+		if (!regular(path) || !(c = json_load_file(path, 0, NULL)))
 			continue;
 		cycles = lh_realloc(cycles, (ncycles + 1) * sizeof *cycles);
 		snprintf(cycles[ncycles].name, sizeof cycles[ncycles].name, "%.*s", (int)(len - 5), de->d_name);
@@ -513,7 +522,7 @@ scan_usage(void)
 		if (de->d_name[0] == '.' || len < 7 || strcmp(de->d_name + len - 6, ".jsonl"))
 			continue;
 		lh_path(path, sizeof path, "%s/%s", dir, de->d_name);
-		if (stat(path, &st) != 0)
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 			continue;
 		l = log_slot(de->d_name);
 		if (l->ino != (unsigned long long)st.st_ino || l->off > (long long)st.st_size) {
@@ -750,7 +759,10 @@ tail_of(const char *path, struct doing *d)
 
 	memset(d, 0, sizeof *d);
 	d->since = -1;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
+	/* an agent may have left anything there: only a regular file is
+	 * read, and a FIFO must not block the screen */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0 || fstat(fd, &st) != 0 ||
+	    !S_ISREG(st.st_mode)) {
 		if (fd >= 0)
 			close(fd);
 		return;
@@ -1060,7 +1072,7 @@ gather(void)
 	inflight = count_entries(path, "a.", NULL);
 	inflight_wait = count_entries(path, "w.", NULL);
 	lh_path(path, sizeof path, "%s/llm/cooldown", board.dir);
-	if ((s = lh_read_file(path, NULL))) {
+	if (regular(path) && (s = lh_read_file(path, NULL))) {
 		cooldown = atof(s);
 		free(s);
 	}

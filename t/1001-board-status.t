@@ -5,7 +5,7 @@
 # against the budgets, a cool-down, quarantined work; the screen and -j
 # compared with what they must say, cold and from the cache.
 . "$(dirname "$0")/lib.sh"
-plan 11
+plan 13
 
 export XDG_CACHE_HOME="$TRASH/cache" LONGHAUL_WORKDIR="$TRASH/work"
 unset LONGHAUL_BUDGET_USD LONGHAUL_BUDGET_TOKENS LONGHAUL_REMOTE LONGHAUL_BRANCH NO_COLOR
@@ -79,10 +79,10 @@ SPEND    run \$0.0128 of \$0.05 (26%), 4060 tokens, 4 calls; cycle \$0.0108 of \
   by model: gpt-4.1 \$0.0110 (2 calls) gpt-4o-mini \$0.0018 (2 calls)
   calls in flight 1 (0 waiting for a slot); cool-down after a 429: 2h00m more
 LANDING  per minute, the last first: 0 0 1 0 0 0 0 0 0 0
-  queue on main: 0 landing, 0 waiting; last landing: 2m30s ago
+  queue on main: 0 landing, 0 waiting; last landing: 2m ago
 ATTENTION
   stall: 1 ready tasks unclaimed for longer than the lease (2h00m), the oldest 3h00m, while 1 workers live
-  stall: w-2 on $bb: no heartbeat for 3h00m (lease 10m00s)
+  stall: w-2 on $bb: no heartbeat for 3h00m (lease 10m)
   failed: $c break ?[31mthe build: the tests do not build
   quarantined: $TRASH/work/quarantine/$bb.20261201-000000.42
 EOF2
@@ -126,3 +126,12 @@ rm -rf "$XDG_CACHE_HOME"
 board-status -j >"$TRASH/out4"
 expect_eq 'a landing queue that does not move is a stall' 'landing-stuck 2' \
 	"$(jq -r '.stalls[] | select(.kind == "landing-stuck") | "\(.kind) \(.queue)"' "$TRASH/out4")"
+
+# what an agent may leave: a FIFO for a transcript or a usage log must
+# not block the screen
+rm -f "$TRASH/work/transcripts/$bb.$tb.jsonl"
+mkfifo "$TRASH/work/transcripts/$bb.$tb.jsonl" "$b/usage/fifo.jsonl"
+expect_code 0 'a FIFO on the board or among the transcripts does not block it' -- \
+	timeout 20 board-status -j
+expect_eq 'and that agent shows no transcript' 'null' \
+	"$(jq -r --arg t "$bb" '.agents[] | select(.task == $t) | .doing' "$TRASH/out")"
