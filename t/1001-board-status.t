@@ -5,7 +5,7 @@
 # against the budgets, a cool-down, quarantined work; the screen and -j
 # compared with what they must say, cold and from the cache.
 . "$(dirname "$0")/lib.sh"
-plan 13
+plan 14
 
 export XDG_CACHE_HOME="$TRASH/cache" LONGHAUL_WORKDIR="$TRASH/work"
 unset LONGHAUL_BUDGET_USD LONGHAUL_BUDGET_TOKENS LONGHAUL_REMOTE LONGHAUL_BRANCH NO_COLOR
@@ -135,3 +135,11 @@ expect_code 0 'a FIFO on the board or among the transcripts does not block it' -
 	timeout 20 board-status -j
 expect_eq 'and that agent shows no transcript' 'null' \
 	"$(jq -r --arg t "$bb" '.agents[] | select(.task == $t) | .doing' "$TRASH/out")"
+
+# the tip of the branch, from the shared repository
+git init -q --bare "$TRASH/repo.git"
+git init -q -b main "$TRASH/seed"
+(cd "$TRASH/seed" && git -c user.name=t -c user.email=t@t.invalid commit -q --allow-empty -m 'the tip' &&
+ git push -q "$TRASH/repo.git" main)
+board-status -R "$TRASH/repo.git" >"$TRASH/out5" 2>&1
+expect_match 'with -R, the tip of the branch' "^  tip $(git -C "$TRASH/seed" rev-parse --short HEAD), [0-9]+[sm] ago: the tip\$" "$TRASH/out5"
