@@ -38,15 +38,16 @@
 #include "longhaul.h"
 
 static const char usage_line[] =
-    "board-status [-j] [-w seconds] [-b board] [-W workdir] [-R remote] [-B branch] "
+    "board-status [-j] [-w seconds [-n count]] [-b board] [-W workdir] [-R remote] [-B branch] "
     "[-u usd] [-U cycle-usd] [-k tokens] [-K cycle-tokens]";
 static const char manual[] =
-"usage: board-status [-j] [-w seconds] [-b board] [-W workdir] [-R remote] [-B branch]\n"
+"usage: board-status [-j] [-w seconds [-n count]] [-b board] [-W workdir] [-R remote] [-B branch]\n"
 "                    [-u usd] [-U cycle-usd] [-k tokens] [-K cycle-tokens]\n"
 "One screen on a board and its fleet: tasks by state and area, the ready\n"
 "queue, every live agent (task, step, command, heartbeat, spend), spend\n"
 "against the budgets, landings, and what needs a person.\n"
 "  -w seconds  redraw every this many seconds (sooner when the board changes)\n"
+"  -n count    with -w, stop after this many refreshes\n"
 "  -j          one JSON object per refresh instead of the screen\n"
 "  -W workdir  the workers' directory, for transcripts and quarantine\n"
 "              ($LONGHAUL_WORKDIR, else ./longhaul-work)\n"
@@ -1514,6 +1515,7 @@ main(int argc, char **argv)
 {
 	const char *dir = NULL;
 	double every = 0, saved = -1;
+	long count = 0, done = 0;
 	int c, tty = isatty(1);
 
 	lh_help(argc, argv, manual);
@@ -1522,13 +1524,14 @@ main(int argc, char **argv)
 	branch = getenv("LONGHAUL_BRANCH");
 	budget_usd = env_number("LONGHAUL_BUDGET_USD");
 	budget_tokens = env_number("LONGHAUL_BUDGET_TOKENS");
-	while ((c = getopt(argc, argv, "b:B:jk:K:R:u:U:w:W:")) != -1)
+	while ((c = getopt(argc, argv, "b:B:jk:K:n:R:u:U:w:W:")) != -1)
 		switch (c) {
 		case 'b': dir = optarg; break;
 		case 'B': branch = optarg; break;
 		case 'j': json_out = 1; break;
 		case 'k': budget_tokens = number_arg(optarg, "-k"); break;
 		case 'K': cycle_budget_tokens = number_arg(optarg, "-K"); break;
+		case 'n': count = (long)number_arg(optarg, "-n"); break;
 		case 'R': remote = optarg; break;
 		case 'u': budget_usd = number_arg(optarg, "-u"); break;
 		case 'U': cycle_budget_usd = number_arg(optarg, "-U"); break;
@@ -1579,7 +1582,7 @@ main(int argc, char **argv)
 		json_decref(o);
 		if (fflush(stdout) != 0 || ferror(stdout))
 			lh_die_errno(LH_SYSERR, "stdout");
-		if (every <= 0)
+		if (every <= 0 || (count > 0 && ++done >= count))
 			break;
 		/* the bell wakes us when the board changes; at most one redraw a
 		 * second however often it rings */

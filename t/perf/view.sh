@@ -58,6 +58,10 @@ echo "  made in $t s; $(du -sh "$b" | cut -f1) on disk, usage log $(cat "$b"/usa
 secs board-status -b "$b" -W "$w" >"$scratch/cold"
 runs 5 board-status -b "$b" -W "$w" >"$scratch/warm"
 runs 5 board-status -j -b "$b" -W "$w" >"$scratch/json"
+# with -w the state stays in memory: 1 refresh, then 11; the difference
+# over 10 is what each refresh after the first costs
+secs board-status -j -w 0.01 -n 1 -b "$b" -W "$w" >"$scratch/w1"
+secs board-status -j -w 0.01 -n 11 -b "$b" -W "$w" >"$scratch/w11"
 agents=$(board-status -j -b "$b" -W "$w" | jq '.agents | length')
 # one changed task and one new line of usage, then a refresh
 id=$(ls "$b/claimed" | head -n 1)
@@ -70,6 +74,7 @@ echo "  first run, nothing cached     $(both "$scratch/cold")"
 echo "  refresh from the cache        $(both "$scratch/warm") (median of 5)"
 echo "  refresh, -j                   $(both "$scratch/json") (median of 5)"
 echo "  refresh after a change        $(both "$scratch/changed")"
+paste "$scratch/w1" "$scratch/w11" | awk '{ printf "  each refresh of -w            %.3f s wall, %.3f s CPU (10 refreshes)\n", ($3 - $1) / 10, ($4 - $2) / 10 }'
 echo "  cache                         $(wc -c <"$(ls "$XDG_CACHE_HOME"/longhaul/board-status.* | head -n 1)") bytes"
 rm -rf "$b" "$w" "$XDG_CACHE_HOME"
 
