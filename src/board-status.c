@@ -1200,7 +1200,10 @@ gather(void)
 		if (now - t->mtime > lease)
 			json_array_append_new(a, json_pack("{s:s,s:s,s:s?,s:f,s:f}", "kind", "no-heartbeat",
 			    "task", t->id, "agent", t->agent, "age_s", now - t->mtime, "lease_s", lease));
-		else if (json_is_number(json_object_get(ag, "transcript_age_s")) && tage > lease)
+		/* a submitted agent waits (a worker to land, a planner for its
+		 * tasks): its transcript rests, and that is no stall */
+		else if (json_is_number(json_object_get(ag, "transcript_age_s")) && tage > lease &&
+		    strcmp(json_string_value(json_object_get(ag, "doing")), "submitted"))
 			json_array_append_new(a, json_pack("{s:s,s:s,s:s?,s:f,s:f}", "kind", "no-progress",
 			    "task", t->id, "agent", t->agent, "age_s", tage, "lease_s", lease));
 	}

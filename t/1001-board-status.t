@@ -5,7 +5,7 @@
 # against the budgets, a cool-down, quarantined work; the screen and -j
 # compared with what they must say, cold and from the cache.
 . "$(dirname "$0")/lib.sh"
-plan 14
+plan 16
 
 export XDG_CACHE_HOME="$TRASH/cache" LONGHAUL_WORKDIR="$TRASH/work"
 unset LONGHAUL_BUDGET_USD LONGHAUL_BUDGET_TOKENS LONGHAUL_REMOTE LONGHAUL_BRANCH NO_COLOR
@@ -143,3 +143,18 @@ git init -q -b main "$TRASH/seed"
  git push -q "$TRASH/repo.git" main)
 board-status -R "$TRASH/repo.git" >"$TRASH/out5" 2>&1
 expect_match 'with -R, the tip of the branch' "^  tip $(git -C "$TRASH/seed" rev-parse --short HEAD), [0-9]+[sm] ago: the tip\$" "$TRASH/out5"
+
+# a transcript at rest: a stall, unless the agent submitted and waits
+g=$(task-publish -p 9 -a src/a "rest a while")
+tg=$(claim w-4 7200)
+tr=$TRASH/work/transcripts/$g.$tg.jsonl
+echo "{\"type\":\"assistant\",\"content\":\"\",\"action\":{\"tool\":\"submit\",\"note\":\"ok\"},\"step\":5,\"time\":$now}" >"$tr"
+ago 10800 "$tr"
+board-status -j >"$TRASH/out6"
+expect_eq 'a submitted agent whose transcript rests is no stall' '' \
+	"$(jq -r --arg t "$g" '.stalls[] | select(.task == $t) | .kind' "$TRASH/out6")"
+echo "{\"type\":\"tool\",\"content\":\"x\",\"exit\":0,\"time\":$now}" >>"$tr"
+ago 10800 "$tr"
+board-status -j >"$TRASH/out6"
+expect_eq 'one that waits for nothing is' 'no-progress' \
+	"$(jq -r --arg t "$g" '.stalls[] | select(.task == $t) | .kind' "$TRASH/out6")"
