@@ -334,6 +334,7 @@ struct logfile { char *name; unsigned long long ino; long long off; };
 static struct logfile *logs;
 static size_t nlogs;
 static struct sums by_role, by_model, by_task, by_cycle;
+static struct sums by_cycle_role, by_cycle_model;      /* "CYCLE/ROLE", "CYCLE/MODEL" */
 static struct sum total;
 
 struct cycle { char name[64]; double started, usd0, tokens0; char state[16]; };
@@ -422,11 +423,17 @@ static void
 add_usage(const char *role, const char *model, const char *task, const char *cycle,
     long long tokens, double usd)
 {
-	struct sum *s[4] = { sum_get(&by_role, role), sum_get(&by_model, model),
-	    sum_get(&by_task, task), sum_get(&by_cycle, cycle) };
+	char cr[300], cm[400];
+	struct sum *s[6];
 	int i;
 
-	for (i = 0; i < 4; i++) {
+	/* a cycle's name is a file name: no '/' in it */
+	snprintf(cr, sizeof cr, "%s/%s", cycle, role);
+	snprintf(cm, sizeof cm, "%s/%s", cycle, model);
+	s[0] = sum_get(&by_role, role), s[1] = sum_get(&by_model, model);
+	s[2] = sum_get(&by_task, task), s[3] = sum_get(&by_cycle, cycle);
+	s[4] = sum_get(&by_cycle_role, cr), s[5] = sum_get(&by_cycle_model, cm);
+	for (i = 0; i < 6; i++) {
 		s[i]->tokens += tokens;
 		s[i]->usd += usd;
 		s[i]->calls++;
@@ -534,6 +541,7 @@ scan_usage(void)
 					logs[i].ino = 0, logs[i].off = 0;
 				sums_clear(&by_role); sums_clear(&by_model);
 				sums_clear(&by_task); sums_clear(&by_cycle);
+				sums_clear(&by_cycle_role); sums_clear(&by_cycle_model);
 				memset(&total, 0, sizeof total);
 				free(line);
 				scan_usage();
@@ -672,7 +680,9 @@ cache_load(void)
 			struct sum *s = f[0][1] == 'r' ? sum_get(&by_role, f[1]) :
 			    f[0][1] == 'm' ? sum_get(&by_model, f[1]) :
 			    f[0][1] == 't' ? sum_get(&by_task, f[1]) :
-			    f[0][1] == 'c' ? sum_get(&by_cycle, f[1]) : &total;
+			    f[0][1] == 'c' ? sum_get(&by_cycle, f[1]) :
+			    f[0][1] == 'R' ? sum_get(&by_cycle_role, f[1]) :
+			    f[0][1] == 'M' ? sum_get(&by_cycle_model, f[1]) : &total;
 
 			s->tokens = atoll(f[2]);
 			s->usd = atof(f[3]);
@@ -741,6 +751,7 @@ cache_save(void)
 		fprintf(o, "L\t%s\t%llu\t%lld\n", logs[i].name, logs[i].ino, logs[i].off);
 	put_sums(o, "Sr", &by_role); put_sums(o, "Sm", &by_model);
 	put_sums(o, "St", &by_task); put_sums(o, "Sc", &by_cycle);
+	put_sums(o, "SR", &by_cycle_role); put_sums(o, "SM", &by_cycle_model);
 	fprintf(o, "S\ttotal\t%lld\t%.9f\t%lld\n", total.tokens, total.usd, total.calls);
 	if (fclose(o) != 0 || rename(tmp, cache_path) != 0)
 		unlink(tmp);
@@ -1147,6 +1158,28 @@ gather(void)
 	} else {
 		x = json_pack("{s:n,s:f,s:I}", "cycle", "cost_usd", total.usd, "tokens", (json_int_t)total.tokens);
 	}
+	{
+		struct sums *g[2] = { &by_cycle_role, &by_cycle_model };
+		const char *gn[2] = { "by_role", "by_model" };
+		size_t len = cur ? strlen(cur->name) : 0;
+		int j;
+
+		for (j = 0; j < 2; j++) {
+			qsort(g[j]->v, g[j]->n, sizeof *g[j]->v, by_name_sum);
+			json_object_clear(g[j]->index);
+			a = json_object();
+			for (i = 0; i < g[j]->n; i++) {
+				const char *n = g[j]->v[i].name;
+
+				json_object_set_new(g[j]->index, n, json_integer((json_int_t)i));
+				if (cur && !strncmp(n, cur->name, len) && n[len] == '/')
+					json_object_set_new(a, n + len + 1, json_pack("{s:f,s:I,s:I}",
+					    "cost_usd", g[j]->v[i].usd, "tokens", (json_int_t)g[j]->v[i].tokens,
+					    "calls", (json_int_t)g[j]->v[i].calls));
+			}
+			json_object_set_new(x, gn[j], a);
+		}
+	}
 	json_object_set_new(x, "budget_usd", cycle_budget_usd >= 0 ? json_real(cycle_budget_usd) : json_null());
 	json_object_set_new(x, "budget_tokens", cycle_budget_tokens >= 0 ? json_integer((json_int_t)cycle_budget_tokens) : json_null());
 	json_object_set_new(o, "cycle_spend", x);
@@ -1380,14 +1413,17 @@ screen(json_t *o, int rows)
 	    (long long)json_integer_value(json_object_get(x, "calls")), t2,
 	    (long long)json_integer_value(json_object_get(v, "tokens")));
 	{
-		const char *gk[2] = { "by_role", "by_model" }, *gl[2] = { "role", "model" };
+		json_t *cs = json_object_get(o, "cycle_spend");
+		json_t *gv[4] = { json_object_get(o, "by_role"), json_object_get(o, "by_model"),
+		    json_object_get(cs, "by_role"), json_object_get(cs, "by_model") };
+		const char *gl[4] = { "by role", "by model", "the cycle by role", "the cycle by model" };
 		int g;
 
-		for (g = 0; g < 2; g++) {
+		for (g = 0; g < (c ? 4 : 2); g++) {
 			size_t len = 0;
 
-			len += (size_t)snprintf(t1 + len, sizeof t1 - len, "  by %s:", gl[g]);
-			json_object_foreach(json_object_get(o, gk[g]), key, v) {
+			len += (size_t)snprintf(t1 + len, sizeof t1 - len, "  %s:", gl[g]);
+			json_object_foreach(gv[g], key, v) {
 				clean(t3, sizeof t3, key, 30);
 				if (len < sizeof t1)
 					len += (size_t)snprintf(t1 + len, sizeof t1 - len, " %s $%.4f (%lld calls)", t3,

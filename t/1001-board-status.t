@@ -50,7 +50,7 @@ mkdir -p "$b/turns/worker-w-1" "$b/llm/inflight" "$b/cycles" "$b/usage"
 : >"$b/turns/worker-w-1/a.${now}000000.h.1.r"
 : >"$b/llm/inflight/a.${now}000000.h.1.r"
 echo "$(( now + 7230 )).000" >"$b/llm/cooldown"
-echo "{\"cycle\":\"0001\",\"state\":\"running\",\"started\":$(( now - 14400 )),\"usd_at_start\":0.002,\"tokens_at_start\":100}" \
+echo "{\"cycle\":\"0001\",\"state\":\"running\",\"started\":$(( now - 14400 )),\"usd_at_start\":0.0100,\"tokens_at_start\":2300}" \
 	>"$b/cycles/0001.json"
 u() { echo "{\"time\":\"x\",\"ts\":$(( now - $1 )),\"host\":\"h1\",\"pid\":1,\"provider\":\"openai\",\"model\":\"$2\",\"role\":\"$3\",\"task\":$4,\"agent\":\"a\",\"input_tokens\":$5,\"output_tokens\":$6,\"cache_read_tokens\":0,\"cache_write_tokens\":0,\"cost_usd\":$7,\"outcome\":\"ok\"}"; }
 { u 20000 gpt-4.1 planner '"plan-0001"' 2000 300 0.0100
@@ -74,9 +74,11 @@ AGENTS   2 live
           write the printer
   worker  $H w-1            $a     2  1h01m     1100   0.0012  \$ make test
           write the parser
-SPEND    run \$0.0128 of \$0.05 (26%), 4060 tokens, 4 calls; cycle \$0.0108 of \$0.02 (54%), 3960 tokens
+SPEND    run \$0.0128 of \$0.05 (26%), 4060 tokens, 4 calls; cycle \$0.0028 of \$0.02 (14%), 1760 tokens
   by role: judge \$0.0010 (1 calls) planner \$0.0100 (1 calls) worker \$0.0018 (2 calls)
   by model: gpt-4.1 \$0.0110 (2 calls) gpt-4o-mini \$0.0018 (2 calls)
+  the cycle by role: judge \$0.0010 (1 calls) worker \$0.0018 (2 calls)
+  the cycle by model: gpt-4.1 \$0.0010 (1 calls) gpt-4o-mini \$0.0018 (2 calls)
   calls in flight 1 (0 waiting for a slot); cool-down after a 429: 2h00m more
 LANDING  per minute, the last first: 0 0 1 0 0 0 0 0 0 0
   queue on main: 0 landing, 0 waiting; last landing: 2m ago
@@ -103,10 +105,11 @@ expect_file 'from the cache, the same screen' "$TRASH/expected" "$TRASH/screen2"
 expect_code 0 'board-status -j exits 0' -- board-status -j -u 0.05 -U 0.02
 jq -c '[.tasks, .ready_queue.depth, [.agents[] | [.agent, .task, .step, .doing, .tokens, .cost_usd, .role]],
 	.spend.cost_usd, .spend.budget_usd, .cycle_spend.cost_usd, (.by_role | map_values(.calls)),
+	(.cycle_spend.by_model | map_values(.calls)),
 	.llm.in_flight, (.llm.cooldown_s > 7000), .landing.per_minute, [.stalls[].kind],
 	[.failed[] | [.task, .reason]], (.quarantined | length)]' "$TRASH/out" >"$TRASH/got.json"
 cat >"$TRASH/want.json" <<EOF2
-[{"ready":1,"waiting":1,"claimed":2,"done":1,"failed":1},1,[["w-2","$bb",3,"waiting for the model",550,0.0006,"worker"],["w-1","$a",2,"\$ make test",1100,0.0012,"worker"]],0.0128,0.05,0.0108,{"judge":1,"planner":1,"worker":2},1,true,[0,0,1,0,0,0,0,0,0,0],["ready-unclaimed","no-heartbeat"],[["$c","the tests do not build"]],1]
+[{"ready":1,"waiting":1,"claimed":2,"done":1,"failed":1},1,[["w-2","$bb",3,"waiting for the model",550,0.0006,"worker"],["w-1","$a",2,"\$ make test",1100,0.0012,"worker"]],0.0128,0.05,0.0028,{"judge":1,"planner":1,"worker":2},{"gpt-4.1":1,"gpt-4o-mini":2},1,true,[0,0,1,0,0,0,0,0,0,0],["ready-unclaimed","no-heartbeat"],[["$c","the tests do not build"]],1]
 EOF2
 expect_file '-j holds the same facts' "$TRASH/want.json" "$TRASH/got.json"
 expect_eq '-j prints one line per refresh' 1 "$(wc -l <"$TRASH/out")"
