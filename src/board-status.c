@@ -90,13 +90,12 @@ clean(char *buf, size_t size, const char *s, size_t max)
 			break;
 		buf[i++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
 	}
-	if (*s && i >= 3) {      /* cut: back up to a character boundary, mark it */
+	if (*s && i > 0) {       /* cut: drop the last character, whole, and mark the cut */
 		while (i > 0 && ((unsigned char)buf[i - 1] & 0xc0) == 0x80)
 			i--;
-		if (i > 0 && (unsigned char)buf[i - 1] >= 0xc0)
+		if (i > 0)
 			i--;
-		if (i >= 1)
-			buf[i - 1] = '~';
+		buf[i++] = '~';
 	}
 	buf[i] = 0;
 }
