@@ -271,14 +271,19 @@ function node(t, depth) {
 /* ---- failures and requeues, with their reasons ---- */
 var fr = section("Failures and requeues", "failures"), frows = [];
 D.tasks.forEach(function (t) {
+	var holder = null;
 	t.history.forEach(function (h) {
+		if (h.event === "claim") holder = h.who;
 		if (["fail", "requeue", "release", "cancel"].indexOf(h.event) < 0) return;
+		/* whose claim ended: the claim's owner (a requeue is written by the reaper) */
 		frows.push({ t: h.t, r: row([iso(h.t), el("a", { href: "#task-" + t.id, text: t.id }), h.event,
-			h.state === "failed" ? "failed for good" : "back to " + h.state, h.who, h.reason]) });
+			h.state === "failed" ? "failed for good" : "back to " + h.state,
+			h.event === "cancel" ? h.who : holder || h.who, h.reason]) });
+		holder = null;
 	});
 });
 frows.sort(function (a, b) { return (a.t || 0) - (b.t || 0); });
-fr.appendChild(frows.length ? table(["time", "task", "event", "then", "by", "reason"], frows.map(function (f) { return f.r; }))
+fr.appendChild(frows.length ? table(["time", "task", "event", "then", "claim of", "reason"], frows.map(function (f) { return f.r; }))
 	: el("p", { text: "None." }));
 
 /* ---- the judge: a verdict per cycle, with the gate's output ---- */
