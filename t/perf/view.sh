@@ -7,7 +7,8 @@
 #   longhaul-report on a board of 10,000 tasks with a transcript per
 #   claim and 100,000 usage lines: the time (median of 3) and the size.
 # The boards are made by fake-board (t/perf/fake-board.c) in a scratch
-# directory on disk, removed at the end.
+# directory on disk, removed at the end (the 100,000 tasks are 300,000
+# files: removing them takes minutes on a busy disk).
 # Knobs: LONGHAUL_BENCH_STATUS_TASKS (100000), LONGHAUL_BENCH_STATUS_LINES
 # (1000000), LONGHAUL_BENCH_REPORT_TASKS (10000), LONGHAUL_BENCH_REPORT_LINES
 # (100000), LONGHAUL_BENCH_DISK (default t/perf/out/scratch).
