@@ -53,10 +53,10 @@ demo: deps
 	sh examples/demo/run
 
 install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/prompts \
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/prompts $(DESTDIR)$(SHAREDIR)/report \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	cp $(TOOLS) $(SCRIPTS) $(DESTDIR)$(BINDIR)/
-	for f in share/prompts/* share/*.json; do [ ! -f "$$f" ] || cp "$$f" "$(DESTDIR)$(SHAREDIR)/$${f#share/}"; done
+	for f in share/prompts/* share/report/* share/*.json; do [ ! -f "$$f" ] || cp "$$f" "$(DESTDIR)$(SHAREDIR)/$${f#share/}"; done
 	for f in $(MAN1) $(MAN5) $(MAN7); do cp "$$f" "$(DESTDIR)$(MANDIR)/man$${f##*.}/"; done
 
 uninstall:

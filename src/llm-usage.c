@@ -2,6 +2,11 @@
  * per group: by role, by model, by task (or the fields given with -g),
  * then the total.  -t prints only the total, from the cached running
  * sums that the budget breaker reads, so it stays cheap on long logs.
+ * -T prints the same groups as a table for people, by default by role,
+ * model, task, cycle and hour. "hour" (the UTC hour of the call's time)
+ * and "cycle" (the cycle of longhaul-run running then: the last one in
+ * BOARD/cycles/ started at or before the call) are derived, since the
+ * log lines do not carry them.
  */
 #include <dirent.h>
 #include <stdlib.h>
@@ -15,7 +20,7 @@ static const char *fields[] = { "input_tokens", "output_tokens", "cache_read_tok
 static void
 usage(void)
 {
-	fputs("usage: llm-usage [-t] [-b board | -d dir] [-g field]...\n", stderr);
+	fputs("usage: llm-usage [-tT] [-b board | -d dir] [-g field]...\n", stderr);
 	exit(2);
 }
 
@@ -59,6 +64,90 @@ unpriced_call(json_t *unpriced, json_t *line)
 	json_object_set_new(unpriced, name, json_integer(json_integer_value(json_object_get(unpriced, name)) + 1));
 }
 
+/* the cycles of the run, by start time: BOARD/cycles/CYCLE.json */
+static struct cycle { double started; char name[64]; } *cycles;
+static size_t ncycles;
+
+static int
+by_start(const void *a, const void *b)
+{
+	const struct cycle *x = a, *y = b;
+
+	return x->started < y->started ? -1 : x->started > y->started;
+}
+
+static void
+load_cycles(const char *usage_dir)
+{
+	char dir[4400], path[4700];
+	struct dirent *de;
+	json_t *c;
+	DIR *d;
+
+	lh_path(dir, sizeof dir, "%s/../cycles", usage_dir);
+	if (!(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || len < 6 || len > 60 || strcmp(de->d_name + len - 5, ".json"))
+			continue;
+		lh_path(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (!(c = json_load_file(path, 0, NULL)))
+			continue;
+		if (json_is_number(json_object_get(c, "started"))) {
+			cycles = lh_realloc(cycles, (ncycles + 1) * sizeof *cycles);
+			cycles[ncycles].started = json_number_value(json_object_get(c, "started"));
+			snprintf(cycles[ncycles].name, sizeof cycles[ncycles].name, "%.*s", (int)(len - 5), de->d_name);
+			ncycles++;
+		}
+		json_decref(c);
+	}
+	closedir(d);
+	qsort(cycles, ncycles, sizeof *cycles, by_start);
+}
+
+/* "hour" and "cycle", unless the line has them */
+static void
+derive(json_t *line)
+{
+	const char *t = json_string_value(json_object_get(line, "time"));
+	double ts = json_number_value(json_object_get(line, "ts"));
+	size_t i;
+
+	if (!json_object_get(line, "hour"))
+		json_object_set_new(line, "hour", t && strlen(t) >= 13 ? json_stringn(t, 13) : json_null());
+	if (!json_object_get(line, "cycle")) {
+		for (i = ncycles; i > 0 && cycles[i - 1].started > ts; i--)
+			;
+		json_object_set_new(line, "cycle", i ? json_string(cycles[i - 1].name) : json_null());
+	}
+}
+
+/* one group as a row of the table; text from the log is shown without
+ * control characters, since an agent may have written it */
+static void
+row(json_t *g)
+{
+	const char *by = json_string_value(json_object_get(g, "by"));
+	json_t *v = strcmp(by, "total") ? json_object_get(g, by) : NULL;
+	char *s = !v ? lh_strdup(strcmp(by, "total") ? "-" : "") :
+	    json_is_string(v) ? lh_strdup(json_string_value(v)) : json_dumps(v, JSON_ENCODE_ANY);
+	unsigned char *p;
+
+	for (p = (unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	printf("%-6s %-28s %7lld %11lld %10lld %10lld %10lld %10.4f\n", by, s,
+	    (long long)json_integer_value(json_object_get(g, "calls")),
+	    (long long)json_integer_value(json_object_get(g, "input_tokens")),
+	    (long long)json_integer_value(json_object_get(g, "output_tokens")),
+	    (long long)json_integer_value(json_object_get(g, "cache_read_tokens")),
+	    (long long)json_integer_value(json_object_get(g, "cache_write_tokens")),
+	    json_number_value(json_object_get(g, "cost_usd")));
+	free(s);
+}
+
 static int
 by_key(const void *a, const void *b)
 {
@@ -66,12 +155,13 @@ by_key(const void *a, const void *b)
 }
 
 static const char manual[] =
-"usage: llm-usage [-t] [-b board | -d dir] [-g field]...\n"
+"usage: llm-usage [-tT] [-b board | -d dir] [-g field]...\n"
 "Sum the model usage log ($LONGHAUL_BOARD/usage/, else $LONGHAUL_STATE):\n"
 "one JSON line per role, model and task (or per -g field), then the total.\n"
 "Calls of models without a price are counted at $0, with a warning.\n"
 "  -t        print only the running total the budget breaker reads\n"
 "  -b board  the usage directory of this board\n"
+"  -T        print a table (default groups: role, model, task, cycle, hour)\n"
 "  -d dir    the usage directory\n"
 "  -g field  group by this field of the log lines (repeatable)\n"
 "See llm-usage(1).\n";
@@ -81,7 +171,7 @@ main(int argc, char **argv)
 {
 	const char *by[16];
 	char dir[4096] = "", path[4400], *line = NULL;
-	int c, nby = 0, total_only = 0, i, bad = 0;
+	int c, nby = 0, total_only = 0, table = 0, i, bad = 0;
 	size_t cap = 0, k, n;
 	ssize_t len;
 	json_t *groups = json_object(), *order = json_array(), *j, **keys;
@@ -91,10 +181,11 @@ main(int argc, char **argv)
 	FILE *f;
 
 	lh_std_options(argc, argv, manual);
-	while ((c = getopt(argc, argv, "tb:d:g:")) != -1)
+	while ((c = getopt(argc, argv, "tTb:d:g:")) != -1)
 		switch (c) {
 		case 't': total_only = 1; break;
 		case 'b': lh_path(dir, sizeof dir, "%s/usage", optarg); break;
+		case 'T': table = 1; break;
 		case 'd': lh_path(dir, sizeof dir, "%s", optarg); break;
 		case 'g':
 			if (nby == 16)
@@ -121,7 +212,12 @@ main(int argc, char **argv)
 		by[nby++] = "role";
 		by[nby++] = "model";
 		by[nby++] = "task";
+		if (table) {
+			by[nby++] = "cycle";
+			by[nby++] = "hour";
+		}
 	}
+	load_cycles(dir);
 	if ((n = scandir(dir, &names, NULL, alphasort)) == (size_t)-1)
 		lh_die_errno(1, "%s", dir);
 	for (k = 0; k < n; k++) {
@@ -140,6 +236,7 @@ main(int argc, char **argv)
 						bad = 1;
 						continue;
 					}
+					derive(j);
 					if (json_is_true(json_object_get(j, "unpriced")))
 						unpriced_call(unpriced, j);
 					for (i = 0; i < nby; i++)
@@ -158,8 +255,14 @@ main(int argc, char **argv)
 		lh_warn("%s: %lld call%s without a price, counted as $0 (give it a price in the config's \"prices\")",
 		    model, (long long)json_integer_value(v), json_integer_value(v) == 1 ? "" : "s");
 	json_decref(unpriced);
+	if (table)
+		printf("%-6s %-28s %7s %11s %10s %10s %10s %10s\n", "BY", "VALUE", "CALLS",
+		    "INPUT", "OUTPUT", "CACHE_RD", "CACHE_WR", "USD");
 	if (!json_array_size(order)) {
-		puts("{\"by\":\"total\",\"calls\":0,\"cost_usd\":0.0,\"input_tokens\":0,\"output_tokens\":0,\"cache_read_tokens\":0,\"cache_write_tokens\":0}");
+		if (table)
+			row(json_pack("{s:s,s:i,s:f}", "by", "total", "calls", 0, "cost_usd", 0.0));
+		else
+			puts("{\"by\":\"total\",\"calls\":0,\"cost_usd\":0.0,\"input_tokens\":0,\"output_tokens\":0,\"cache_read_tokens\":0,\"cache_write_tokens\":0}");
 		lh_close_stdout();
 		return bad;
 	}
@@ -178,6 +281,10 @@ main(int argc, char **argv)
 			if (strncmp(key, name, strlen(name)) || key[strlen(name)] != '\t')
 				continue;
 			j = json_object_get(groups, key);
+			if (table) {
+				row(j);
+				continue;
+			}
 			s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
 			puts(s);
 			free(s);
