@@ -19,7 +19,14 @@
  * - commands run in a fresh `bash -c`, in their own process group, with
  *   an environment built from an allow-list (never the model's keys),
  *   stdin /dev/null, and the whole group is killed when they end or time
- *   out.
+ *   out;
+ * - started by a worker ($LONGHAUL_PID), it dies with the worker
+ *   (PR_SET_PDEATHSIG), killing its command's group as it goes. What
+ *   left that group (setsid) and outlives it is found by the worker, which
+ *   kills every process with its cwd, root or an open file in a tree
+ *   before it reuses the tree; this process holds dir open for that
+ *   reason. Under -s, bwrap --unshare-pid --die-with-parent ends the
+ *   whole sandbox with it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1276,6 +1283,12 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
+	/* started by a worker, it dies with it, its command's group along
+	 * (on_signal); and it holds dir open, so that the worker's look for
+	 * processes left in a tree before it reuses it sees this one too */
+	lh_die_with_parent();
+	if (!print_note && !feedback_path && open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) < 0)
+		lh_die_errno(ERROR, "%s", dir);
 
 	load_transcript();
 	if (print_note) {
