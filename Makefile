@@ -44,6 +44,12 @@ bench: deps
 	$(MAKE) all
 	sh t/perf/run
 
+# the chaos test, bigger and longer: doc/chaos.md
+chaos: deps
+	$(MAKE) all
+	CHAOS_TASKS=$${CHAOS_TASKS:-400} CHAOS_WORKERS=$${CHAOS_WORKERS:-16} \
+	    CHAOS_TIMEOUT=$${CHAOS_TIMEOUT:-1800} prove -v t/0420-chaos.t
+
 demo: deps
 	$(MAKE) all
 	sh examples/demo/run
@@ -59,4 +65,4 @@ clean:
 	rm -f $(TOOLS) src/*.o liblonghaul.a
 	rm -rf t/trash.*
 
-.PHONY: all check bench demo install clean deps
+.PHONY: all check bench chaos demo install clean deps

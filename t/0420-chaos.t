@@ -87,7 +87,7 @@ at_exit 'touch "$TRASH/stop"'
 				if (!(pid[i] in mine) || (pid[i] in root) || stat[i] ~ /Z/) continue
 				all[na++] = i
 				# the landing: git push, receive-pack, its hook, done
-				if (line[i] ~ / push -q origin | receive-pack |hooks\/pre-receive| done [^ ]*$/)
+				if (line[i] ~ / push -q origin |receive-pack |hooks\/pre-receive| done [^ ]*$/)
 					landing[nl++] = i
 				# (not the keepers of turns: they live long, they would be
 				# most of the picks)
@@ -163,6 +163,7 @@ left() {
 	grep -lzxF "LONGHAUL_BOARD=$LONGHAUL_BOARD" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 | grep -vx "$$"
 }
 stop_mock
-live() { for p in $(left | sort -u); do grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null || echo "$p"; done; }
+running() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+live() { for p in $(left | sort -u); do ! running "$p" || echo "$p"; done; }
 if wait_for 20 '[ -z "$(live)" ]'; then ok "no process of the workers is left"
 else not_ok "no process of the workers is left"; diag "$(for p in $(live); do ps -o pid=,args= -p "$p"; done)"; fi
