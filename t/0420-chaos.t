@@ -65,48 +65,64 @@ done
 reaper=$!
 at_exit 'touch "$TRASH/stop"'
 
-# the killer: every 1-3 s, kill -9 to a process of the workers' trees
-# (one landing a commit when there is one, half the time; else mostly one
-# of the toolkit's), one time in six SIGTERM to a worker's group
+# the killer: every 1-3 s, kill -9 to a process of the workers' trees;
+# one time in six SIGTERM to a worker's group instead. Every other kill
+# hunts, through the 1-3 s, for a process landing a commit (git push,
+# receive-pack, its hook, task-update done: they live a moment); the
+# others pick one of the toolkit's, and now and then anything.
+# pick MODE: the victim's line of ps, MODE landing or any
+pick() {
+	ps -eo pid=,ppid=,stat=,comm=,args= >"$TRASH/ps" 2>/dev/null || return 1
+	awk -v roots="$sups" -v s="$seed" -v k="$k" -v mode="$1" '
+	BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) { mine[r[i]] = 1; root[r[i]] = 1 } }
+	{ pid[NR] = $1; ppid[NR] = $2; stat[NR] = $3; comm[NR] = $4; line[NR] = $0 }
+	END {
+		do { more = 0
+		     for (i = 1; i <= NR; i++) if (!(pid[i] in mine) && (ppid[i] in mine)) { mine[pid[i]] = 1; more = 1 }
+		} while (more)
+		srand(s * 104729 + k)
+		for (i = 1; i <= NR; i++) {
+			if (!(pid[i] in mine) || (pid[i] in root) || stat[i] ~ /Z/) continue
+			all[na++] = i
+			if (line[i] ~ / push -q origin |receive-pack |hooks\/pre-receive| done [^ ]*$/ && comm[i] != "setsid")
+				landing[nl++] = i
+			# (not the keepers of turns: they live long, they would be
+			# most of the picks)
+			if (comm[i] ~ /^(git|git-receive-pac|pre-receive|task-update|task-claim|agent-step|board-turn|longhaul-worker)$/ &&
+			    line[i] !~ / keep /)
+				tool[nt++] = i
+		}
+		if (mode == "landing") { if (nl) i = landing[int(rand() * nl)]; else exit 1 }
+		else if (!na) exit 1
+		else i = nt && rand() < 0.85 ? tool[int(rand() * nt)] : all[int(rand() * na)]
+		print pid[i], comm[i], line[i]
+	}' "$TRASH/ps" >"$TRASH/victim"
+}
 (
 	k=0
 	while [ ! -e "$TRASH/stop" ]; do
 		k=$((k + 1))
-		sleep "$(awk -v s="$seed" -v k="$k" 'BEGIN { srand(s * 7919 + k); printf "%.2f", 1 + 2 * rand() }')"
-		[ ! -e "$TRASH/stop" ] || break
-		ps -eo pid=,ppid=,stat=,comm=,args= >"$TRASH/ps" 2>/dev/null || continue
-		awk -v roots="$sups" -v s="$seed" -v k="$k" '
-		BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) { mine[r[i]] = 1; root[r[i]] = 1 } }
-		{ pid[NR] = $1; ppid[NR] = $2; stat[NR] = $3; comm[NR] = $4; line[NR] = $0 }
-		END {
-			do { more = 0
-			     for (i = 1; i <= NR; i++) if (!(pid[i] in mine) && (ppid[i] in mine)) { mine[pid[i]] = 1; more = 1 }
-			} while (more)
-			srand(s * 104729 + k)
-			for (i = 1; i <= NR; i++) {
-				if (!(pid[i] in mine) || (pid[i] in root) || stat[i] ~ /Z/) continue
-				all[na++] = i
-				# the landing: git push, receive-pack, its hook, done
-				if (line[i] ~ / push -q origin |receive-pack |hooks\/pre-receive| done [^ ]*$/)
-					landing[nl++] = i
-				# (not the keepers of turns: they live long, they would be
-				# most of the picks)
-				if (comm[i] ~ /^(git|git-receive-pac|pre-receive|task-update|task-claim|agent-step|board-turn|longhaul-worker)$/ &&
-				    line[i] !~ / keep /)
-					tool[nt++] = i
-			}
-			if (!na) exit
-			x = rand()
-			i = nl && x < 0.5 ? landing[int(rand() * nl)] : nt && x < 0.85 ? tool[int(rand() * nt)] : all[int(rand() * na)]
-			print pid[i], comm[i], line[i]
-		}' "$TRASH/ps" >"$TRASH/victim"
-		read -r pid comm rest <"$TRASH/victim" || continue
+		tenths=$(awk -v s="$seed" -v k="$k" 'BEGIN { srand(s * 7919 + k); print int(10 + 20 * rand()) }')
 		if [ $((k % 6)) -eq 0 ]; then
+			sleep "$tenths"e-1
 			w=$(cat "$TRASH/c$(( (k / 6) % workers + 1 )).pid")
 			kill -TERM -"$w" 2>/dev/null && echo "TERM worker group $w" >>"$TRASH/kills"
-		else
-			kill -9 "$pid" 2>/dev/null && echo "KILL $comm $rest" >>"$TRASH/kills"
+			continue
 		fi
+		found=
+		if [ $((k % 2)) -eq 1 ]; then
+			while [ "$tenths" -gt 0 ] && [ ! -e "$TRASH/stop" ]; do
+				sleep 0.1
+				tenths=$((tenths - 1))
+				! pick landing || { found=1; break; }
+			done
+		else
+			sleep "$tenths"e-1
+		fi
+		[ ! -e "$TRASH/stop" ] || break
+		[ -n "$found" ] || pick any || continue
+		read -r pid comm rest <"$TRASH/victim" || continue
+		kill -9 "$pid" 2>/dev/null && echo "KILL $comm $rest" >>"$TRASH/kills"
 	done
 ) &
 killer=$!
