@@ -27,6 +27,9 @@ git clone -q --bare "$TRASH/seed" "$TRASH/remote.git"
 # fencing at the storage, as longhaul-run sets it up
 cp "$TOP/share/hooks/pre-receive" "$TRASH/remote.git/hooks/pre-receive"
 git --git-dir="$TRASH/remote.git" config longhaul.board "$LONGHAUL_BOARD"
+# (every push runs on this host: a lock left by a receive-pack killed
+# with -9 is removed, or it would refuse every push from then on)
+git --git-dir="$TRASH/remote.git" config longhaul.removeStaleLocks true
 cat >"$TRASH/rules.jsonl" <<JSON
 {"match":{"turn":1},"capture":"CHAOS-([0-9]+)","delay_ms":$delay,"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"echo done >>files/t\$1.txt"}}]}}
 {"match":{"turn":2},"capture":"CHAOS-([0-9]+)","delay_ms":$delay,"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"appended done to files/t\$1.txt"}}]}}

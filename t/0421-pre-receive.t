@@ -4,7 +4,7 @@
 # current claim; a worker lands through it as before.
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/agent.sh"
-plan 9
+plan 12
 board-init >/dev/null
 make_project
 cp "$TOP/share/hooks/pre-receive" "$TRASH/remote.git/hooks/pre-receive"
@@ -47,3 +47,12 @@ expect_code 0 "one commit under the claim's token lands" -- push
 echo other >>"$TRASH/clone/README"
 git -C "$TRASH/clone" commit -qam "a change by hand"
 expect_code 0 "a commit that names no task lands" -- push
+
+# a lock left by a receive-pack killed while it held it
+echo stale >"$TRASH/remote.git/refs/heads/main.lock"
+echo more >>"$TRASH/clone/README"
+git -C "$TRASH/clone" commit -qam "another change by hand"
+expect_code 1 "a stale lock refuses pushes" -- push
+git --git-dir="$TRASH/remote.git" config longhaul.removeStaleLocks true
+expect_code 0 "with longhaul.removeStaleLocks, the hook removes it and the push lands" -- push
+expect_eq "the lock is gone" "" "$(ls "$TRASH/remote.git/refs/heads" | grep lock)"
