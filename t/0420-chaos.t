@@ -142,6 +142,7 @@ for p in $sups; do wait "$p"; done
 diag "$(grep -c . "$TRASH/kills") signals sent:" "$(awk '
 	$1 == "TERM" { print "SIGTERM to a worker group"; next }
 	{ what = $2
+	  if ($2 == "sh" && $8 == "-c") { print "kill -9 sh -c " $9; next }
 	  for (i = 8; i <= NF; i++) {
 		if ($(i - 1) == "-C" || $i ~ /^-/ || $i ~ /^\//) continue
 		if ($i ~ /^(push|checkout|rebase|commit|merge-tree|commit-tree|reset|log|fetch|worktree|status|gc|rev-parse|update-ref|add|heartbeat|done|release|fail|take|keep|give|drop)$/) { what = what " " $i; break }
