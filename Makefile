@@ -48,15 +48,22 @@ bench: deps
 	$(MAKE) all
 	sh t/perf/run
 
+# the chaos test, bigger and longer: doc/chaos.md
+chaos: deps
+	$(MAKE) all
+	CHAOS_TASKS=$${CHAOS_TASKS:-400} CHAOS_WORKERS=$${CHAOS_WORKERS:-16} \
+	    CHAOS_TIMEOUT=$${CHAOS_TIMEOUT:-1800} prove -v t/0420-chaos.t
+
 demo: deps
 	$(MAKE) all
 	sh examples/demo/run
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/prompts $(DESTDIR)$(SHAREDIR)/report \
+	    $(DESTDIR)$(SHAREDIR)/hooks \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	cp $(TOOLS) $(SCRIPTS) $(DESTDIR)$(BINDIR)/
-	for f in share/prompts/* share/report/* share/*.json; do [ ! -f "$$f" ] || cp "$$f" "$(DESTDIR)$(SHAREDIR)/$${f#share/}"; done
+	for f in share/prompts/* share/report/* share/hooks/* share/*.json; do [ ! -f "$$f" ] || cp "$$f" "$(DESTDIR)$(SHAREDIR)/$${f#share/}"; done
 	for f in $(MAN1) $(MAN5) $(MAN7); do cp "$$f" "$(DESTDIR)$(MANDIR)/man$${f##*.}/"; done
 
 uninstall:
@@ -68,4 +75,4 @@ clean:
 	rm -f $(TOOLS) src/*.o liblonghaul.a
 	rm -rf t/trash.*
 
-.PHONY: all check bench demo install uninstall clean deps
+.PHONY: all check bench chaos demo install uninstall clean deps

@@ -25,6 +25,13 @@
  * - we are not dumpable, and our own children that are not the model
  *   client (git status, tools performed outside the sandbox) get
  *   allow-listed environments too: the key stays in this process.
+ * - started by a worker ($LONGHAUL_PID), it dies with the worker
+ *   (PR_SET_PDEATHSIG), killing its command's group as it goes; the
+ *   sandbox (bwrap --unshare-pid --die-with-parent) ends with it. What
+ *   left that group and outlives it unsandboxed is found by the worker,
+ *   which kills every process with its cwd, root or an open file in a
+ *   tree before it reuses the tree; this process holds dir open for that
+ *   reason.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1407,6 +1414,12 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
+	/* started by a worker, it dies with it, its command's group along
+	 * (on_signal); and it holds dir open, so that the worker's look for
+	 * processes left in a tree before it reuses it sees this one too */
+	lh_die_with_parent();
+	if (!print_note && !feedback_path && open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) < 0)
+		lh_die_errno(ERROR, "%s", dir);
 
 	load_transcript();
 	if (print_note) {

@@ -7,6 +7,12 @@
  * A turn is advice: a dead holder is skipped at once on its host and
  * after the lease elsewhere, and what a turn orders must be safe without
  * it. There is no lock.
+ *
+ * Nothing of a dead worker waits on: take dies with the worker that runs
+ * it ($LONGHAUL_PID, PR_SET_PDEATHSIG), and its entry names the take
+ * itself while it waits, so that killing the take alone frees its place
+ * at once; the owner drops what a take killed after its admission left
+ * (drop).
  */
 #include <errno.h>
 #include <signal.h>
@@ -20,11 +26,12 @@
 #include "longhaul.h"
 
 static const char usage[] =
-    "board-turn [-b board] [-n n] [-l lease] [-w timeout] [-m max] take|run|give|touch|keep NAME [TICKET | command...]";
+    "board-turn [-b board] [-n n] [-l lease] [-w timeout] [-m max] take|run|give|touch|keep|drop NAME [TICKET | command...]";
 static const char manual[] =
 "usage: board-turn [-b board] [-n n] [-l lease] [-w timeout] take NAME\n"
 "       board-turn [-b board] give|touch NAME TICKET\n"
 "       board-turn [-b board] [-l lease] [-m max] keep NAME TICKET\n"
+"       board-turn [-b board] drop NAME\n"
 "       board-turn [-b board] [-n n] [-l lease] [-w timeout] run NAME command [arg...]\n"
 "Wait for a turn in the queue NAME of the board (BOARD/turns/NAME), first\n"
 "come, first served, at most n at a time.\n"
@@ -34,6 +41,8 @@ static const char manual[] =
 "  touch       keep the turn for another lease (a holder that takes long)\n"
 "  keep        touch it every third of the lease while its owner lives\n"
 "              ($LONGHAUL_PID, else the parent), for -m seconds at most\n"
+"  drop        give back every turn of NAME its owner holds or waits for\n"
+"              on this host (a take killed before it printed its ticket)\n"
 "  run         wait, run the command, give the turn back when it ends\n"
 "  -n n        how many may hold a turn at once (default 1)\n"
 "  -l seconds  an untouched turn lapses after this long (default\n"
@@ -41,7 +50,7 @@ static const char manual[] =
 "              at once on its own host\n"
 "  -w timeout  wait at most this many seconds (default: forever)\n"
 "A turn is advice: it orders contenders, it does not make anything safe.\n"
-"Exit status: take 0 taken, 1 timed out; give, touch and keep 0, 4 no\n"
+"Exit status: take 0 taken, 1 timed out; drop 0; give, touch and keep 0, 4 no\n"
 "such ticket (it lapsed); run the command's status, or 125 when no turn was had, 126 the\n"
 "command cannot run, 127 not found; 2 usage, 5 bad board, 6 system error.\n";
 
@@ -205,13 +214,18 @@ main(int argc, char **argv)
 	name = name_check(argv[optind + 1]);
 	is_run = !strcmp(op, "run");
 	if (strcmp(op, "take") && strcmp(op, "give") && strcmp(op, "touch") &&
-	    strcmp(op, "keep") && !is_run)
-		lh_die(LH_USAGE, "'%s': not take, give, touch, keep or run", op);
-	if (is_run ? argc - optind < 3 : argc - optind != (strcmp(op, "take") ? 3 : 2))
+	    strcmp(op, "keep") && strcmp(op, "drop") && !is_run)
+		lh_die(LH_USAGE, "'%s': not take, give, touch, keep, drop or run", op);
+	if (is_run ? argc - optind < 3 :
+	    argc - optind != (strcmp(op, "take") && strcmp(op, "drop") ? 3 : 2))
 		lh_usage(usage);
 	lh_board_open(&b, dir);
 	lh_path(qdir, sizeof qdir, "%s/turns/%s", b.dir, name);
 
+	if (!strcmp(op, "drop")) {
+		lh_turn_drop(qdir, lh_owner_pid());
+		return 0;
+	}
 	if (strcmp(op, "take") && !is_run) {
 		const char *t = argv[optind + 2];
 
@@ -236,8 +250,12 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
-	r = lh_turn_take(qdir, (int)n, lease, wait > 0 ? lh_monotonic() + wait : 0,
-	    is_run ? (long)getpid() : lh_owner_pid(), held, sizeof held);
+	/* take: it waits as itself (killed, it leaves the queue at once), it
+	 * holds for its owner, and dies with the worker that runs it */
+	if (!is_run)
+		lh_die_with_parent();
+	r = lh_turn_take_for(qdir, (int)n, lease, wait > 0 ? lh_monotonic() + wait : 0,
+	    (long)getpid(), is_run ? (long)getpid() : lh_owner_pid(), held, sizeof held);
 	if (r < 0)
 		lh_die_errno(is_run ? 125 : LH_SYSERR, "%s", qdir);
 	if (r > 0) {

@@ -16,6 +16,14 @@
  * steps back and retries after a growing random pause. The last of any
  * set of racing admissions to list sees all of them, so the limit holds.
  *
+ * A waiting entry names the process that waits (board-turn take), an
+ * admitted one the owner of the turn (the worker that ran it): so a
+ * waiter killed while it waits leaves the queue at once, not when its
+ * still living owner's lease runs out. A waiter killed between its
+ * admission and telling its owner leaves an entry that only the owner
+ * can know is orphaned: the owner drops it (lh_turn_drop) when the take
+ * did not tell it a ticket.
+ *
  * No entry can block a queue for good, and there is no lock: an entry
  * whose PID is dead on this host is removed at once, and any entry not
  * touched for the lease is removed by whoever sees it (waiters touch
@@ -154,21 +162,30 @@ int
 lh_turn_take(const char *dir, int limit, double lease, double deadline, long pid,
     char *path, size_t size)
 {
-	char name[256], wait_path[4600], act_path[4600], watched[4600] = "", rnd[9], d[4096];
+	return lh_turn_take_for(dir, limit, lease, deadline, pid, pid, path, size);
+}
+
+int
+lh_turn_take_for(const char *dir, int limit, double lease, double deadline, long waiter,
+    long owner, char *path, size_t size)
+{
+	char name[256], aname[256], wait_path[4600], act_path[4600], watched[4600] = "", rnd[9], d[4096];
 	struct entry *e;
 	struct pollfd pfd;
 	size_t n, i, j, ahead, admitted, last = 0;
 	double pause = 0.01, cap, touched, wait_s, server;
+	long long now;
 	int fd, in = -1, wd = -1;
 
 	snprintf(d, sizeof d, "%s", dir);
 	if (limit < 1 || lh_mkdirs(d) < 0)
 		return -1;
 	lh_random_name(rnd, sizeof rnd);
-	snprintf(name, sizeof name, "%017lld.%s.%ld.%s", (long long)(lh_now() * 1e6),
-	    lh_hostname(), pid, rnd);
+	now = (long long)(lh_now() * 1e6);
+	snprintf(name, sizeof name, "%017lld.%s.%ld.%s", now, lh_hostname(), waiter, rnd);
+	snprintf(aname, sizeof aname, "%017lld.%s.%ld.%s", now, lh_hostname(), owner, rnd);
 	lh_path(wait_path, sizeof wait_path, "%s/w.%s", dir, name);
-	lh_path(act_path, sizeof act_path, "%s/a.%s", dir, name);
+	lh_path(act_path, sizeof act_path, "%s/a.%s", dir, aname);
 	snprintf(path, size, "%s", wait_path);
 	if ((fd = open(wait_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
 		return -1;
@@ -231,7 +248,7 @@ lh_turn_take(const char *dir, int limit, double lease, double deadline, long pid
 			free(e);
 			e = list(dir, &n);
 			for (i = admitted = 0; i < n; i++)
-				if (e[i].admitted && (!strcmp(e[i].name + 2, name) ||
+				if (e[i].admitted && (!strcmp(e[i].name + 2, aname) ||
 				    alive(dir, e[i].name, lease, &server)))
 					admitted++;
 			free(e);
@@ -275,6 +292,27 @@ lh_turn_take(const char *dir, int limit, double lease, double deadline, long pid
 	unlink(wait_path);
 	path[0] = 0;
 	return -1;
+}
+
+int
+lh_turn_drop(const char *dir, long owner)
+{
+	struct entry *e;
+	char path[4600], host[256];
+	size_t n, i;
+	long pid;
+	int dropped = 0;
+
+	e = list(dir, &n);
+	for (i = 0; i < n; i++)
+		if (sscanf(e[i].name, "%*c.%*[^.].%255[^.].%ld", host, &pid) == 2 &&
+		    !strcmp(host, lh_hostname()) && pid == owner) {
+			lh_path(path, sizeof path, "%s/%s", dir, e[i].name);
+			if (unlink(path) == 0)
+				dropped++;
+		}
+	free(e);
+	return dropped;
 }
 
 int

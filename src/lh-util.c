@@ -5,7 +5,9 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -418,4 +420,42 @@ lh_jitter(void)
 	}
 	x = x * 6364136223846793005UL + 1442695040888963407UL;
 	return (x >> 11) / (double)(1UL << 53);
+}
+
+/* Is pid gone: no such process, or a zombie waiting for its parent? */
+static int
+gone(long pid)
+{
+	char path[64], *stat, *p;
+	int dead;
+
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		return 1;
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	if (!(stat = lh_read_file(path, NULL)))
+		return 0;
+	/* "pid (comm) S ...": the state follows the last ')' */
+	dead = (p = strrchr(stat, ')')) && p[1] == ' ' && p[2] == 'Z';
+	free(stat);
+	return dead;
+}
+
+/* A tool started by a worker ($LONGHAUL_PID set) dies with its parent:
+ * PR_SET_PDEATHSIG, then a second look, since a parent that died before
+ * the prctl sends nothing. A tool whose owner is gone already ends at
+ * once. SIGTERM, so that the tool's own handler cleans up (agent-step
+ * kills its command's group, board-turn leaves its queue). */
+void
+lh_die_with_parent(void)
+{
+	const char *env = getenv("LONGHAUL_PID");
+	pid_t parent = getppid();
+	long owner;
+
+	if (!env || (owner = atol(env)) <= 1)
+		return;
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+		lh_warn_errno("prctl");
+	if (getppid() != parent || parent == 1 || gone(owner))
+		raise(SIGTERM);
 }

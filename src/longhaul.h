@@ -49,6 +49,9 @@ const char *lh_share_dir(void);
 void lh_usage(const char *usage) __attribute__((noreturn));
 double lh_now(void);                       /* CLOCK_REALTIME seconds */
 double lh_monotonic(void);
+/* started by a worker ($LONGHAUL_PID): die (SIGTERM) when the parent
+ * dies, or now when the owner is gone already */
+void lh_die_with_parent(void);
 void lh_iso_time(double t, char *buf, size_t size);  /* 2026-11-27T19:46:55Z */
 /* exit statuses shared by the board tools (documented in longhaul(7)) */
 enum {
@@ -171,6 +174,13 @@ const char *lh_field_check(const char *s, size_t max);
  * system error (errno). */
 int lh_turn_take(const char *dir, int limit, double lease, double deadline,
     long pid, char *path, size_t size);
+/* The same, for a turn owned by another process than the one waiting:
+ * the waiting entry names waiter, the admitted one owner. */
+int lh_turn_take_for(const char *dir, int limit, double lease, double deadline,
+    long waiter, long owner, char *path, size_t size);
+/* Leave every entry of the queue in dir that names owner on this host,
+ * held or waiting (its waiter died untold): how many, or -1. */
+int lh_turn_drop(const char *dir, long owner);
 /* Leave the queue (unlink): 0, or -1 with ENOENT when the entry was
  * judged stale and removed by another. */
 int lh_turn_give(const char *path);

@@ -232,6 +232,7 @@ main(int argc, char **argv)
 	int c, json = 0, error = 0;
 
 	lh_std_options(argc, argv, manual);
+	lh_die_with_parent();   /* a dead worker's claim would sit for a lease */
 	if ((env = getenv("LONGHAUL_LEASE")) && *env)
 		lease = atol(env);
 	while ((c = getopt(argc, argv, "a:b:jk:l:w:")) != -1)
