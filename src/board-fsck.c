@@ -18,11 +18,25 @@
  *   finding says so. Version files are never rewritten or removed. A
  *   damaged current version N is followed by a copy of N-1 only when the
  *   tools refuse N too (a claim in N-1 comes back as ready, as a requeue).
- * - a missing hint is made (a hint too many is only a hint). A stale hint
- *   is removed, then the record is read again and the hint it wants is
- *   made: a claim that raced the removal wrote its record before it moved
- *   its hint, so either its hint came after our unlink, or its record is
- *   already what the second read sees.
+ * - the index follows the library's rules (lh-board.c): a hint is named
+ *   after the version it was made for, ID@VERSION or claimed/ID@TOKEN. A
+ *   missing hint is made (a hint too many is only a hint). A stale one,
+ *   numbered at or below the current version, is mended by lh_task_mend,
+ *   which makes the wanted hint first and never removes one numbered past
+ *   the version read, so no removal races a claim. A hint numbered past
+ *   the version (ID@1 for no task) is a claim or a publish in flight,
+ *   made before its link, and no problem until it is an hour old by the
+ *   server's clock (a hint's mtime is when it was last made); then its
+ *   tool died, and it is removed as board-reap -f removes it, and the
+ *   record read again so that a claim that linked meanwhile gets its hint.
+ *   A hint that disagrees with a version written in the last minute (or
+ *   a waiting hint of a task whose dependency was) is left to the tool
+ *   between its link and its hint: the next run says it if that tool
+ *   died. A claimed task is never so excused: a claim makes its hint
+ *   first.
+ * - names/ holds the generations of each title, HASH, HASH.2, ...: from 1
+ *   without a gap, and only the highest live, judged by lh_title_live as
+ *   the publishers judge it; a generation is never removed.
  * - a record marked done because its commit is on the branch is a CAS
  *   from a ready or failed version, or from a claimed one whose lease ran
  *   out by the file server's clock (what board-reap would requeue);
@@ -75,6 +89,7 @@ struct task {
 	json_t *rec;                /* its record; NULL when damaged */
 	int damaged;                /* a version anomaly: leave it to a person */
 	int hinted;                 /* the hint its record wants was found */
+	int repaired;               /* its current version is ours */
 };
 
 static struct lh_board board;
@@ -285,6 +300,7 @@ repair_current(struct task *t, const char *object, int n, json_t *previous, cons
 		    why, n + 1, n - 1);
 		t->rec = new;
 		t->version = n + 1;
+		t->repaired = 1;
 		return;
 	}
 	json_decref(new);
@@ -541,6 +557,44 @@ exists(const char *relative)
 
 static int made_ready;
 
+/* Was version v of id written (or touched) in the last minute, by the
+ * server's clock? Then its writer may be between its link and its hints. */
+static int
+young(const char *id, int v)
+{
+	return server_now >= 0 && lh_task_age(&board, id, v, server_now) <= WRITE_MIN_AGE;
+}
+
+/* Is rec, read as version v, in a live tool's hands? Every transition
+ * writes its record, then moves its hint; and a dependency done, then
+ * promotes its dependents out of waiting/. A hint that disagrees with a
+ * record so young is left to that tool (a crashed one's is said by the
+ * next run); but a claimed record's missing hint never is (missing 1):
+ * a claim makes its hint first. */
+static int
+in_transition(json_t *rec, int v, int missing)
+{
+	const char *id = json_string_value(json_object_get(rec, "id"));
+	struct task *t = task_find(id);
+	json_t *dep, *d;
+	size_t i;
+	int dv, st, moving = 0;
+
+	if ((t && t->repaired && t->version == v) || (missing && !strcmp(state_of(rec), "claimed")))
+		return 0;
+	if (young(id, v))
+		return 1;
+	if (strcmp(state_of(rec), "ready"))
+		return 0;
+	json_array_foreach(json_object_get(rec, "deps"), i, dep) {
+		if (!json_is_string(dep) || !(d = lh_task_read(&board, json_string_value(dep), &dv, &st, 0)))
+			continue;
+		moving |= young(json_string_value(dep), dv);
+		json_decref(d);
+	}
+	return moving;
+}
+
 /* Is the file at relative older than board-reap -f's hour, by the file
  * server's clock? A hint's mtime is when it was last made (lh-board.c). */
 static int
@@ -592,7 +646,7 @@ stale_hint(const char *relative, const char *id, int number, int scanned)
 	/* a task that moved on since it was read is in a live tool's hands,
 	 * which makes its hints next */
 	if (v != scanned || !strcmp(want, relative) || !exists(relative) ||
-	    (id && in_flight(relative, number, v))) {
+	    (id && in_flight(relative, number, v)) || (rec && number <= v && in_transition(rec, v, 0))) {
 		json_decref(rec);
 		return;
 	}
@@ -641,7 +695,7 @@ missing_hint(struct task *t)
 		return;
 	deps = lh_task_deps_done(&board, rec);
 	hint_of(rec, deps, want, sizeof want);
-	if (v != t->version || !want[0] || exists(want)) {
+	if (v != t->version || !want[0] || exists(want) || in_transition(rec, v, 1)) {
 		json_decref(rec);
 		return;
 	}
@@ -797,6 +851,7 @@ check_title(uint64_t hash, char **names, size_t n)
 {
 	char path[PATH_MAX], object[PATH_MAX], owner[LH_ID_MAX + 2], top_owner[LH_ID_MAX + 2];
 	char *text, *nl;
+	struct task *t;
 	uint64_t h;
 	int top, gen, dropped;
 	size_t i;
@@ -829,14 +884,14 @@ check_title(uint64_t hash, char **names, size_t n)
 			free(text);
 			continue;
 		}
+		if (gen == top)
+			snprintf(top_owner, sizeof top_owner, "%s", text);
+		t = task_find(text);
 		free(text);
-		if (gen == top) {
-			lh_title_live(&board, hash, gen, top_owner, sizeof top_owner);
-			continue;
-		}
 		/* a task failed for good may be retried, or renamed back: then
-		 * two tasks hold one title */
-		if (lh_title_live(&board, hash, gen, owner, sizeof owner) == 1)
+		 * two tasks hold one title (one unreadable is said as such) */
+		if (gen < top && t && !t->damaged &&
+		    lh_title_live(&board, hash, gen, owner, sizeof owner) == 1)
 			finding(object, NOT_REPAIRED, "task %s holds this title below generation %d "
 			    "(task %s): two tasks may have one title", owner, top, top_owner);
 	}

@@ -9,6 +9,14 @@ shard() { basename "$(dirname "$(ls -d "$B"/tasks/*/"$1")")"; }
 claim() { task-claim "$@" >"$TRASH/claim" && sed -n 2p "$TRASH/claim"; }
 hints() { (cd "$B" && find ready waiting claimed -type f | sort); }
 short() { git -C "$TRASH/repo.git" rev-parse --short=12 "$1"; }
+# the tools' writes, two minutes old: a hint that disagrees with a version
+# written in the last minute is left to the tool between its link and its
+# hint (claimed tasks keep their time: their leases run)
+age() {
+	for f in "$B"/tasks/*/*/*.json; do
+		jq -e '.state != "claimed"' "$f" >/dev/null 2>&1 && touch -d "@$(($(date +%s) - 120))" "$f"
+	done
+}
 
 board-init >/dev/null
 git init -q --bare "$TRASH/repo.git"
@@ -44,6 +52,8 @@ touch "$B/claimed/a@$ta" "$B/claimed/c" "$B/waiting/ghost@3" "$B/claimed/c@2" "$
 touch -d '2000-01-01 00:00:00 UTC' "$B/claimed/e@4" "$B/waiting/gone@1"
 mkdir -p "$B/ready/work/9/$A" && touch "$B/ready/work/9/$A/a@1"
 hints >"$TRASH/hints.damaged"
+cp -a "$B" "$TRASH/young"
+age
 cat >"$TRASH/expected" <<EOF
 board-fsck: ready/work/9/$A/a@1: stale hint: the task is done (X)
 board-fsck: waiting/ghost@3: hint for no task (X)
@@ -70,6 +80,16 @@ rm "$B/claimed/c@2" "$B/waiting/new@1"
 hints >"$TRASH/hints"
 expect_file 'the other hints are what the records want' "$TRASH/hints.clean" "$TRASH/hints"
 expect_code 0 'a second run is clean' -- board-fsck -q
+rm -rf "$B" && mv "$TRASH/young" "$B"
+expect_code 3 'versions written in the last minute: their hints are left to the tools' -- board-fsck -q -n
+grep -e 'task b:' -e @4: -e ghost -e gone "$TRASH/expected.n" >"$TRASH/expected.young"
+expect_file 'but for a claimed task without its hint, and hints for no task or numbered past' \
+	"$TRASH/expected.young" "$TRASH/out"
+expect_code 1 'which are repaired' -- board-fsck -q
+age
+expect_code 1 'the others once the versions are older' -- board-fsck -q
+rm "$B/claimed/c@2" "$B/waiting/new@1"
+expect_code 0 'and then the board is clean' -- board-fsck -q
 
 # ---- the records and tmp/
 task-update -V 1 -e '{"priority": 6}' edit c
@@ -201,6 +221,7 @@ expect_code 1 'a hint that is no id' -- board-fsck -q
 expect_file 'is said on one line' "$TRASH/expected" "$TRASH/out"
 
 # an index directory gone: -n says so, and that is no system error
+age
 rm -r "$B/ready" "$B/names"
 cat >"$TRASH/expected" <<EOF
 board-fsck: ready: missing (not repaired: -n)
@@ -213,6 +234,30 @@ expect_file 'is said, with what it costs' "$TRASH/expected" "$TRASH/out"
 expect_code 1 'and made again, with its hints' -- board-fsck -q
 expect_eq "the ready hints are back" "ready/work/5/$(shard f2)/f2@1 ready/work/5/$D/d@1" \
 	"$(hints | grep ^ready/ | tr '\n' ' ' | sed 's/ $//')"
+
+# a dependency done in the last minute: its dependents' promotion may be
+# under way; a minute later it is a problem
+mv "$B/ready/work/5/$D/d@1" "$B/waiting/d@1"
+touch "$(ls -d "$B/tasks/$C/c/"* | tail -n 1)"
+expect_code 0 'a dependent still waiting just after its dependency was done' -- board-fsck -q
+age
+echo "board-fsck: waiting/d@1: stale hint: the task is ready (its hint is ready/work/5/$D/d@1) (repaired)" \
+	>"$TRASH/expected"
+expect_code 1 'is one left waiting a minute later' -- board-fsck -q
+expect_file 'and promoted' "$TRASH/expected" "$TRASH/out"
+
+# a board of format 1 is used as it is; its hints (ID, no @VERSION) are
+# older than any version, mended as the tools mend them
+echo 'longhaul-board 1' >"$B/format"
+mv "$B/ready/work/5/$D/d@1" "$B/ready/work/5/$D/d"
+echo "board-fsck: ready/work/5/$D/d: stale hint of board format 1: the task is ready (its hint is ready/work/5/$D/d@1) (repaired)" \
+	>"$TRASH/expected"
+expect_code 1 'a board of format 1, with a hint of its format' -- board-fsck -q
+expect_file 'the hint is mended' "$TRASH/expected" "$TRASH/out"
+expect_code 0 'and the board is clean' -- board-fsck -q
+echo 'longhaul-board 3' >"$B/format"
+expect_code 5 'a board of a newer format is refused' -- board-fsck -q
+echo 'longhaul-board 2' >"$B/format"
 
 # ---- bad use
 expect_code 2 'an unknown option' -- board-fsck -x
