@@ -259,6 +259,26 @@ echo 'longhaul-board 3' >"$B/format"
 expect_code 5 'a board of a newer format is refused' -- board-fsck -q
 echo 'longhaul-board 2' >"$B/format"
 
+# a claim makes its hint anew, even where one of a claim that died an hour
+# ago is left, so that one killed before its link leaves a young hint: in
+# flight, not removed as dead
+task-publish -i z -p 9 'Z' >/dev/null
+touch -d '2000-01-01 00:00:00 UTC' "$B/claimed/z@2"
+if cc -shared -fPIC -o "$TRASH/inject.so" "$T_DIR/fault/inject.c" -ldl 2>/dev/null; then
+	LD_PRELOAD=$TRASH/inject.so LH_FAULT_CALL=link LH_FAULT_N=1 LH_FAULT_KILL=1 LH_FAULT_PATH=$B \
+		task-claim >/dev/null 2>&1
+	expect_eq 'a claimant killed before its link' 'ready 1' "$(task-show -f state z) $(task-show -f version z)"
+	expect_eq 'has made its hint anew' yes \
+		"$([ $(($(date +%s) - $(stat -c %Y "$B/claimed/z@2"))) -lt 60 ] && echo yes)"
+	expect_code 0 'a claim in flight, for board-fsck' -- board-fsck -q
+	expect_eq 'which leaves it' yes "$([ -e "$B/claimed/z@2" ] && echo yes)"
+else
+	diag 'no C compiler for the fault shim: a claimant killed before its link is not tried'
+	rm "$B/claimed/z@2"
+fi
+expect_eq 'the next claim takes its version' 2 "$(claim)"
+expect_code 0 'and the board is clean' -- board-fsck -q
+
 # ---- bad use
 expect_code 2 'an unknown option' -- board-fsck -x
 expect_code 2 'a repository without the branch' -- board-fsck -R "$TRASH/repo.git" -B nope
