@@ -58,6 +58,11 @@
  *     extra hint, never a task without one.
  * Every transition writes the record first, then adds the new hint, then
  * removes the old one (one rename where it can).
+ *
+ * A hint's mtime is when it was last made (made again where it exists,
+ * not just found), so the hint of a claim or publish in flight is as old
+ * as its tool's pause between two system calls: one older than an hour,
+ * by the file server's clock, is a dead tool's (board-reap -f, board-fsck).
  */
 #include <dirent.h>
 #include <errno.h>
