@@ -18,11 +18,25 @@
  *   finding says so. Version files are never rewritten or removed. A
  *   damaged current version N is followed by a copy of N-1 only when the
  *   tools refuse N too (a claim in N-1 comes back as ready, as a requeue).
- * - a missing hint is made (a hint too many is only a hint). A stale hint
- *   is removed, then the record is read again and the hint it wants is
- *   made: a claim that raced the removal wrote its record before it moved
- *   its hint, so either its hint came after our unlink, or its record is
- *   already what the second read sees.
+ * - the index follows the library's rules (lh-board.c): a hint is named
+ *   after the version it was made for, ID@VERSION or claimed/ID@TOKEN. A
+ *   missing hint is made (a hint too many is only a hint). A stale one,
+ *   numbered at or below the current version, is mended by lh_task_mend,
+ *   which makes the wanted hint first and never removes one numbered past
+ *   the version read, so no removal races a claim. A hint numbered past
+ *   the version (ID@1 for no task) is a claim or a publish in flight,
+ *   made before its link, and no problem until it is an hour old by the
+ *   server's clock (a hint's mtime is when it was last made); then its
+ *   tool died, and it is removed as board-reap -f removes it, and the
+ *   record read again so that a claim that linked meanwhile gets its hint.
+ *   A hint that disagrees with a version written in the last minute (or
+ *   a waiting hint of a task whose dependency was) is left to the tool
+ *   between its link and its hint: the next run says it if that tool
+ *   died. A claimed task is never so excused: a claim makes its hint
+ *   first.
+ * - names/ holds the generations of each title, HASH, HASH.2, ...: from 1
+ *   without a gap, and only the highest live, judged by lh_title_live as
+ *   the publishers judge it; a generation is never removed.
  * - a record marked done because its commit is on the branch is a CAS
  *   from a ready or failed version, or from a claimed one whose lease ran
  *   out by the file server's clock (what board-reap would requeue);
@@ -75,6 +89,7 @@ struct task {
 	json_t *rec;                /* its record; NULL when damaged */
 	int damaged;                /* a version anomaly: leave it to a person */
 	int hinted;                 /* the hint its record wants was found */
+	int repaired;               /* its current version is ours */
 };
 
 static struct lh_board board;
@@ -145,31 +160,6 @@ sys_warn(const char *what)
 	syserr = 1;
 }
 
-/* The same hashes as lh-board.c, the layout of longhaul-board(5). */
-static unsigned
-shard_of(const char *id)
-{
-	uint32_t h = 2166136261u;
-
-	while (*id)
-		h = (h ^ (unsigned char)*id++) * 16777619u;
-	return h & 0xff;
-}
-
-static void
-name_of(json_t *rec, char *buf, size_t size)
-{
-	const char *s;
-	uint64_t h = 14695981039346656037ull;
-
-	for (s = json_string_value(json_object_get(rec, "area")); s && *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	h = (h ^ 0xff) * 1099511628211ull;
-	for (s = json_string_value(json_object_get(rec, "title")); s && *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	snprintf(buf, size, "names/%016llx", (unsigned long long)h);
-}
-
 static int
 by_id(const void *a, const void *b)
 {
@@ -203,7 +193,7 @@ record_problem(json_t *rec, const char *id, int v)
 		return "not a JSON object";
 	if (!json_is_integer(x = json_object_get(rec, "format")))
 		return "no format";
-	if (json_integer_value(x) > LH_BOARD_FORMAT)
+	if (json_integer_value(x) > LH_RECORD_FORMAT)
 		return "written by a newer longhaul";
 	if (!json_is_string(x = json_object_get(rec, "id")) || strcmp(json_string_value(x), id))
 		return "id does not match its directory";
@@ -310,6 +300,7 @@ repair_current(struct task *t, const char *object, int n, json_t *previous, cons
 		    why, n + 1, n - 1);
 		t->rec = new;
 		t->version = n + 1;
+		t->repaired = 1;
 		return;
 	}
 	json_decref(new);
@@ -376,19 +367,19 @@ check_task(const char *shard, const char *id)
 		;
 	for (i = last; i < n; i++) {
 		lh_path(object, sizeof object, "tasks/%s/%s/%06ld.json", shard, id, numbers[i]);
-		finding(object, NOT_REPAIRED, "not a version: the versions are 1 to %zu, but the tools "
-		    "read the highest number as the current one", last);
-		t->damaged = 1;
+		/* the tools read only the run from 1, but would run into it */
+		finding(object, NOT_REPAIRED, "not a version: the versions run from 1 to %zu, and "
+		    "the task's next versions would run into it", last);
 	}
 	free(numbers);
 	/* a directory no tool can find is no task: its hints are stale */
 	lh_path(object, sizeof object, "tasks/%s/%s", shard, id);
-	if (lh_id_check(id) || strtoul(shard, NULL, 16) != shard_of(id)) {
+	if (lh_id_check(id) || strtoul(shard, NULL, 16) != lh_shard(id)) {
 		if (lh_id_check(id))
 			finding(object, NOT_REPAIRED, "%s", lh_id_check(id));
 		else
 			finding(object, NOT_REPAIRED, "in the wrong shard (it belongs in tasks/%02x/): "
-			    "no tool sees it", shard_of(id));
+			    "no tool sees it", lh_shard(id));
 		free(t->id);
 		ntasks--;
 		return;
@@ -524,17 +515,11 @@ check_tasks(void)
 static void
 hint_of(json_t *rec, int deps_done, char *buf, size_t size)
 {
-	const char *id = json_string_value(json_object_get(rec, "id"));
-	const char *state = state_of(rec);
+	char path[PATH_MAX];
+	size_t n = strlen(board.dir);
 
-	buf[0] = 0;
-	if (!strcmp(state, "claimed"))
-		lh_path(buf, size, "claimed/%s", id);
-	else if (!strcmp(state, "ready") && !deps_done)
-		lh_path(buf, size, "waiting/%s", id);
-	else if (!strcmp(state, "ready"))
-		lh_path(buf, size, "ready/%s/%d/%02x/%s", json_string_value(json_object_get(rec, "kind")),
-		    (int)json_integer_value(json_object_get(rec, "priority")), shard_of(id), id);
+	lh_hint_path(&board, rec, deps_done, path, sizeof path);
+	snprintf(buf, size, "%s", path[0] ? path + n + 1 : "");
 }
 
 /* deps done by the records read at the start */
@@ -572,19 +557,86 @@ exists(const char *relative)
 
 static int made_ready;
 
-/* A hint that disagrees with the record read at the start: read the
- * record again, and if the hint is still wrong, remove it and make the
- * one the record (read once more) wants. */
-static void
-stale_hint(const char *relative, const char *id, int scanned)
+/* Was version v of id written (or touched) in the last minute, by the
+ * server's clock? Then its writer may be between its link and its hints. */
+static int
+young(const char *id, int v)
 {
-	char path[PATH_MAX], want[PATH_MAX], problem[2 * PATH_MAX];
-	json_t *rec;
-	int st, deps = 1, v = 0;
+	return server_now >= 0 && lh_task_age(&board, id, v, server_now) <= WRITE_MIN_AGE;
+}
+
+/* Is rec, read as version v, in a live tool's hands? Every transition
+ * writes its record, then moves its hint; and a dependency done, then
+ * promotes its dependents out of waiting/. A hint that disagrees with a
+ * record so young is left to that tool (a crashed one's is said by the
+ * next run); but a claimed record's missing hint never is (missing 1):
+ * a claim makes its hint first. */
+static int
+in_transition(json_t *rec, int v, int missing)
+{
+	const char *id = json_string_value(json_object_get(rec, "id"));
+	struct task *t = task_find(id);
+	json_t *dep, *d;
+	size_t i;
+	int dv, st, moving = 0;
+
+	if ((t && t->repaired && t->version == v) || (missing && !strcmp(state_of(rec), "claimed")))
+		return 0;
+	if (young(id, v))
+		return 1;
+	if (strcmp(state_of(rec), "ready"))
+		return 0;
+	json_array_foreach(json_object_get(rec, "deps"), i, dep) {
+		if (!json_is_string(dep) || !(d = lh_task_read(&board, json_string_value(dep), &dv, &st, 0)))
+			continue;
+		moving |= young(json_string_value(dep), dv);
+		json_decref(d);
+	}
+	return moving;
+}
+
+/* Is the file at relative older than board-reap -f's hour, by the file
+ * server's clock? A hint's mtime is when it was last made (lh-board.c). */
+static int
+old_file(const char *relative)
+{
+	char path[PATH_MAX];
+	struct stat sb;
 
 	lh_path(path, sizeof path, "%s/%s", board.dir, relative);
-	rec = lh_id_check(id) ? NULL : lh_task_read(&board, id, &v, &st, 0);
-	if (!rec && !lh_id_check(id) && st != LH_NOTFOUND)
+	return server_now >= 0 && lstat(path, &sb) == 0 &&
+	    server_now - (sb.st_mtim.tv_sec + sb.st_mtim.tv_nsec / 1e9) > TMP_MAX_AGE;
+}
+
+/* A hint numbered number (0 for a hint of board format 1) for a task at
+ * version (0 for none) is a claim or a publish in flight, made before its
+ * link: numbered past the version, or ID@1 for no task; until it is an
+ * hour old by the server's clock, as board-reap -f judges it. */
+static int
+in_flight(const char *relative, int number, int version)
+{
+	if (version ? number <= version : number != 1)
+		return 0;
+	return !old_file(relative);
+}
+
+/* A hint that disagrees with the record read at the start: read the
+ * record again, and if the hint is still wrong, have the library mend the
+ * index, which removes a hint only once the one the record wants exists
+ * and never one numbered past its version. One numbered past it, or one
+ * for no task, is left only by a claim or a publish that died before its
+ * link more than an hour ago: it is removed, as board-reap -f removes it,
+ * and the record read once more, so that a claim that linked meanwhile
+ * gets its hint. id is NULL when the name is no hint's. */
+static void
+stale_hint(const char *relative, const char *id, int number, int scanned)
+{
+	char path[PATH_MAX], want[PATH_MAX], problem[2 * PATH_MAX];
+	json_t *rec = NULL;
+	int st = LH_NOTFOUND, deps = 1, v = 0, past;
+
+	lh_path(path, sizeof path, "%s/%s", board.dir, relative);
+	if (id && !(rec = lh_task_read(&board, id, &v, &st, 0)) && st != LH_NOTFOUND)
 		return;         /* a damaged record, reported with the task */
 	want[0] = 0;
 	if (rec) {
@@ -593,35 +645,43 @@ stale_hint(const char *relative, const char *id, int scanned)
 	}
 	/* a task that moved on since it was read is in a live tool's hands,
 	 * which makes its hints next */
-	if (v != scanned || !strcmp(want, relative) || !exists(relative)) {
+	if (v != scanned || !strcmp(want, relative) || !exists(relative) ||
+	    (id && in_flight(relative, number, v)) || (rec && number <= v && in_transition(rec, v, 0))) {
 		json_decref(rec);
 		return;
 	}
-	if (!rec)
-		snprintf(problem, sizeof problem, "hint for no task");
+	past = rec && number > v;
+	if (!id)
+		snprintf(problem, sizeof problem, "not a hint's name");
+	else if (!rec)
+		snprintf(problem, sizeof problem, "hint for no task%s",
+		    number == 1 ? " (a publish that died before its link, over an hour ago)" : "");
+	else if (past)
+		snprintf(problem, sizeof problem, "hint for version %d, which was never written: the task "
+		    "is at version %d (a claim that died before its link, over an hour ago)", number, v);
 	else if (!want[0])
-		snprintf(problem, sizeof problem, "stale hint: the task is %s", state_of(rec));
+		snprintf(problem, sizeof problem, "stale hint%s: the task is %s",
+		    number ? "" : " of board format 1", state_of(rec));
 	else
-		snprintf(problem, sizeof problem, "stale hint: the task is %s (its hint is %s)",
-		    shown_state(rec, deps), want);
-	json_decref(rec);
+		snprintf(problem, sizeof problem, "stale hint%s: the task is %s (its hint is %s)",
+		    number ? "" : " of board format 1", shown_state(rec, deps), want);
 	if (dry_run) {
 		finding(relative, REPAIRABLE, "%s", problem);
-		return;
-	}
-	if (unlink(path) != 0 && errno != ENOENT) {
-		sys_warn(path);
-		finding(relative, NOT_REPAIRED, "%s", problem);
-		return;
-	}
-	/* a claim or publish that raced the unlink has written its record
-	 * by now: make the hint it wants, even if it was the one removed */
-	if (!lh_id_check(id) && (rec = lh_task_read(&board, id, NULL, &st, 0))) {
-		lh_task_mend(&board, rec, NULL);
-		made_ready |= !strcmp(state_of(rec), "ready");
 		json_decref(rec);
+		return;
 	}
-	finding(relative, REPAIRED, "%s", problem);
+	if (rec && !past) {
+		lh_task_mend(&board, rec, path);
+	} else if (unlink(path) != 0 && errno != ENOENT) {
+		sys_warn(path);
+	} else if (id) {
+		json_decref(rec);
+		if ((rec = lh_task_read(&board, id, NULL, &st, 0)))
+			lh_task_mend(&board, rec, NULL);
+	}
+	made_ready |= rec && !strcmp(state_of(rec), "ready");
+	json_decref(rec);
+	finding(relative, exists(relative) ? NOT_REPAIRED : REPAIRED, "%s", problem);
 }
 
 static void
@@ -635,7 +695,7 @@ missing_hint(struct task *t)
 		return;
 	deps = lh_task_deps_done(&board, rec);
 	hint_of(rec, deps, want, sizeof want);
-	if (v != t->version || !want[0] || exists(want)) {
+	if (v != t->version || !want[0] || exists(want) || in_transition(rec, v, 1)) {
 		json_decref(rec);
 		return;
 	}
@@ -662,7 +722,8 @@ missing_hint(struct task *t)
 
 struct hint {
 	char *relative;
-	const char *id;         /* within relative */
+	char id[LH_ID_MAX + 1];         /* "" when the name is no hint's */
+	int number;                     /* its version or token, 0 for format 1 */
 };
 static struct hint *hints;
 static size_t nhints;
@@ -670,11 +731,14 @@ static size_t nhints;
 static void
 hint_add(const char *relative)
 {
+	struct hint *h;
+
 	if (nhints % 256 == 0)
 		hints = lh_realloc(hints, (nhints + 256) * sizeof *hints);
-	hints[nhints].relative = lh_strdup(relative);
-	hints[nhints].id = strrchr(hints[nhints].relative, '/') + 1;
-	nhints++;
+	h = &hints[nhints++];
+	h->relative = lh_strdup(relative);
+	if (lh_hint_parse(strrchr(relative, '/') + 1, h->id, sizeof h->id, &h->number) != 0)
+		h->id[0] = 0;
 }
 
 /* Collect the hints under relative, which holds depth levels of
@@ -716,6 +780,7 @@ static void
 check_hints(void)
 {
 	char want[PATH_MAX];
+	struct hint *h;
 	struct task *t;
 	size_t i;
 
@@ -723,17 +788,20 @@ check_hints(void)
 	collect_hints("waiting", 0);
 	collect_hints("claimed", 0);
 	for (i = 0; i < nhints; i++) {
-		t = task_find(hints[i].id);
+		h = &hints[i];
+		t = h->id[0] ? task_find(h->id) : NULL;
 		if (t && t->damaged)
 			continue;       /* the record is in doubt: leave its hints */
 		if (t) {
 			hint_of(t->rec, deps_done_read(t->rec), want, sizeof want);
-			if (!strcmp(want, hints[i].relative)) {
+			if (!strcmp(want, h->relative)) {
 				t->hinted = 1;
 				continue;
 			}
 		}
-		stale_hint(hints[i].relative, hints[i].id, t ? t->version : 0);
+		if (h->id[0] && in_flight(h->relative, h->number, t ? t->version : 0))
+			continue;
+		stale_hint(h->relative, h->id[0] ? h->id : NULL, h->number, t ? t->version : 0);
 	}
 	for (i = 0; i < ntasks; i++) {
 		t = &tasks[i];
@@ -749,16 +817,94 @@ check_hints(void)
 
 /* ---- names, tmp, usage ---- */
 
+/* A name's file: names/HASH, HASH.G (G from 2) or either with .dropped.
+ * 0 and *gen the generation, or -1 when it is not one. */
+static int
+name_parse(const char *name, uint64_t *hash, int *gen, int *dropped)
+{
+	char canonical[64];
+	const char *p = name + 16;
+	long g = 1;
+
+	if (strlen(name) < 16 || strspn(name, "0123456789abcdef") < 16)
+		return -1;
+	if (*p == '.' && p[1] >= '1' && p[1] <= '9') {
+		g = strtol(p + 1, (char **)&p, 10);
+		if (g < 2 || g > 99999)
+			return -1;
+	}
+	*dropped = !strcmp(p, ".dropped");
+	if (*p && !*dropped)
+		return -1;
+	snprintf(canonical, sizeof canonical, "%.16s", name);
+	*hash = strtoull(canonical, NULL, 16);
+	*gen = (int)g;
+	return 0;
+}
+
+/* The generations of one title: 1 to top with no gap (a file past a gap
+ * is one no tool reads: lh_title_take counts up from 1), and only the
+ * highest can be live, since a generation is taken only when the one
+ * below it is dead. */
+static void
+check_title(uint64_t hash, char **names, size_t n)
+{
+	char path[PATH_MAX], object[PATH_MAX], owner[LH_ID_MAX + 2], top_owner[LH_ID_MAX + 2];
+	char *text, *nl;
+	struct task *t;
+	uint64_t h;
+	int top, gen, dropped;
+	size_t i;
+
+	for (top = 0; top < 99999; top++) {
+		lh_title_path(&board, hash, top + 1, "", path, sizeof path);
+		if (access(path, F_OK) != 0)
+			break;
+	}
+	for (i = 0; i < n; i++) {
+		if (name_parse(names[i], &h, &gen, &dropped) != 0 || h != hash || gen <= top)
+			continue;
+		lh_path(object, sizeof object, "names/%s", names[i]);
+		finding(object, NOT_REPAIRED, "not a generation: this title's run from 1 ends at %d, "
+		    "and no tool reads past it", top);
+	}
+	top_owner[0] = 0;
+	for (gen = top; gen >= 1; gen--) {
+		lh_title_path(&board, hash, gen, "", path, sizeof path);
+		snprintf(object, sizeof object, "%s", path + strlen(board.dir) + 1);
+		if (!(text = lh_read_file(path, NULL))) {
+			sys_warn(path);
+			continue;
+		}
+		if ((nl = strchr(text, '\n')) && !nl[1])
+			*nl = 0;
+		if (lh_id_check(text)) {
+			finding(object, NOT_REPAIRED, "does not hold a task id: %s", gen == top ?
+			    "its title can never be published" : "a generation is never anything else");
+			free(text);
+			continue;
+		}
+		if (gen == top)
+			snprintf(top_owner, sizeof top_owner, "%s", text);
+		t = task_find(text);
+		free(text);
+		/* a task failed for good may be retried, or renamed back: then
+		 * two tasks hold one title (one unreadable is said as such) */
+		if (gen < top && t && !t->damaged &&
+		    lh_title_live(&board, hash, gen, owner, sizeof owner) == 1)
+			finding(object, NOT_REPAIRED, "task %s holds this title below generation %d "
+			    "(task %s): two tasks may have one title", owner, top, top_owner);
+	}
+}
+
 static void
 check_names(void)
 {
-	char dir[PATH_MAX], path[PATH_MAX], object[PATH_MAX], want[64], *text, *nl;
-	struct task *t;
-	struct stat sb;
-	json_t *rec;
+	char dir[PATH_MAX], object[PATH_MAX];
+	uint64_t hash, last = 0;
 	char **names;
-	size_t n, i;
-	int st, v;
+	size_t n, i, j;
+	int gen, dropped, any = 0;
 
 	lh_path(dir, sizeof dir, "%s/names", board.dir);
 	if (!(names = entries(dir, &n))) {
@@ -766,45 +912,20 @@ check_names(void)
 			sys_warn(dir);
 		return;
 	}
+	/* sorted: the files of one title are next to each other */
 	for (i = 0; i < n; i++) {
-		lh_path(object, sizeof object, "names/%s", names[i]);
-		lh_path(path, sizeof path, "%s/%s", board.dir, object);
-		if (!is_hex(names[i], 16)) {
+		if (name_parse(names[i], &hash, &gen, &dropped) != 0) {
+			lh_path(object, sizeof object, "names/%s", names[i]);
 			finding(object, NOT_REPAIRED, "stray file, not a name");
 			continue;
 		}
-		if (!(text = lh_read_file(path, NULL))) {
-			if (errno != ENOENT)
-				sys_warn(path);
+		if (any && hash == last)
 			continue;
-		}
-		if ((nl = strchr(text, '\n')) && !nl[1])
-			*nl = 0;
-		if (lh_id_check(text)) {
-			finding(object, NOT_REPAIRED, "does not hold a task id: its title can never be published");
-			free(text);
-			continue;
-		}
-		/* a name whose task never appeared or failed for good is free,
-		 * taken over by the next publisher of its title */
-		if (!(t = task_find(text)) || !t->rec || t->damaged || !strcmp(state_of(t->rec), "failed")) {
-			free(text);
-			continue;
-		}
-		name_of(t->rec, want, sizeof want);
-		/* an edit that renames a task takes the new name before it
-		 * writes and drops the old one after: look again, and judge
-		 * neither a name nor a record written in the last minute */
-		if (strcmp(want, object) && (rec = lh_task_read(&board, text, &v, &st, 0))) {
-			name_of(rec, want, sizeof want);
-			if (strcmp(want, object) && strcmp(state_of(rec), "failed") &&
-			    stat(path, &sb) == 0 && server_now - sb.st_mtime > WRITE_MIN_AGE &&
-			    lh_task_age(&board, text, v, server_now) > WRITE_MIN_AGE)
-				finding(object, NOT_REPAIRED, "held by task %s, whose area and title are now "
-				    "another name's (%s): the old title cannot be published again", text, want);
-			json_decref(rec);
-		}
-		free(text);
+		for (j = i + 1; j < n && !strncmp(names[j], names[i], 16); j++)
+			;
+		check_title(hash, names + i, j - i);
+		any = 1;
+		last = hash;
 	}
 	entries_free(names, n);
 }
@@ -1264,10 +1385,11 @@ check_layout(void)
 
 	lh_path(path, sizeof path, "%s/format", board.dir);
 	snprintf(want, sizeof want, "longhaul-board %d\n", LH_BOARD_FORMAT);
+	/* a board of format 1 is used as it is: its hints are mended */
 	if (!(text = lh_read_file(path, NULL)))
 		sys_warn(path);
-	else if (strcmp(text, want))
-		finding("format", NOT_REPAIRED, "does not hold exactly \"longhaul-board %d\" and a newline",
+	else if (strcmp(text, want) && strcmp(text, "longhaul-board 1\n"))
+		finding("format", NOT_REPAIRED, "does not hold exactly \"longhaul-board %d\" (or 1) and a newline",
 		    LH_BOARD_FORMAT);
 	free(text);
 	for (sub = subdirs; *sub; sub++) {

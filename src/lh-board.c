@@ -58,6 +58,11 @@
  *     extra hint, never a task without one.
  * Every transition writes the record first, then adds the new hint, then
  * removes the old one (one rename where it can).
+ *
+ * A hint's mtime is when it was last made (made again where it exists,
+ * not just found), so the hint of a claim or publish in flight is as old
+ * as its tool's pause between two system calls: one older than an hour,
+ * by the file server's clock, is a dead tool's (board-reap -f, board-fsck).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -70,8 +75,8 @@
 
 #include "longhaul.h"
 
-static unsigned
-shard_of(const char *id)
+unsigned
+lh_shard(const char *id)
 {
 	uint32_t h = 2166136261u;
 
@@ -129,13 +134,13 @@ lh_field_check(const char *s, size_t max)
 static void
 task_dir(struct lh_board *b, const char *id, char *buf, size_t size)
 {
-	lh_path(buf, size, "%s/tasks/%02x/%s", b->dir, shard_of(id), id);
+	lh_path(buf, size, "%s/tasks/%02x/%s", b->dir, lh_shard(id), id);
 }
 
 static void
 version_path(struct lh_board *b, const char *id, int v, char *buf, size_t size)
 {
-	lh_path(buf, size, "%s/tasks/%02x/%s/%06d.json", b->dir, shard_of(id), id, v);
+	lh_path(buf, size, "%s/tasks/%02x/%s/%06d.json", b->dir, lh_shard(id), id, v);
 }
 
 static int
@@ -150,7 +155,9 @@ fsync_path(const char *path)
 	return r;
 }
 
-/* create an empty file if absent; hints and bells */
+/* create an empty file if absent, and set its mtime to the server's now
+ * if not: a hint's age is the time since it was last made, so that one a
+ * claimant has just made again before its link is never judged old */
 static int
 touch(const char *path)
 {
@@ -158,6 +165,13 @@ touch(const char *path)
 
 	if (fd < 0)
 		return -1;
+	if (futimens(fd, NULL) != 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
 	return close(fd);
 }
 
@@ -620,8 +634,8 @@ lh_hint_parse(const char *name, char *id, size_t size, int *number)
 
 /* Where the hint of rec lives, or "" when its state has none: named
  * ID@VERSION, or ID@TOKEN in claimed/. */
-static void
-hint_path(struct lh_board *b, json_t *rec, int deps_done, char *buf, size_t size)
+void
+lh_hint_path(struct lh_board *b, json_t *rec, int deps_done, char *buf, size_t size)
 {
 	const char *id = json_string_value(json_object_get(rec, "id"));
 	const char *state = json_string_value(json_object_get(rec, "state"));
@@ -639,7 +653,7 @@ hint_path(struct lh_board *b, json_t *rec, int deps_done, char *buf, size_t size
 		lh_path(buf, size, "%s/waiting/%s@%d", b->dir, id, v);
 	else if (!strcmp(state, "ready"))
 		lh_path(buf, size, "%s/ready/%s/%d/%02x/%s@%d", b->dir, kind ? kind : "work",
-		    prio, shard_of(id), id, v);
+		    prio, lh_shard(id), id, v);
 }
 
 static int
@@ -671,7 +685,7 @@ wanted_hint(struct lh_board *b, json_t *rec, char *buf, size_t size)
 {
 	const char *state = json_string_value(json_object_get(rec, "state"));
 
-	hint_path(b, rec, state && !strcmp(state, "ready") ? lh_task_deps_done(b, rec) : 1,
+	lh_hint_path(b, rec, state && !strcmp(state, "ready") ? lh_task_deps_done(b, rec) : 1,
 	    buf, size);
 }
 
@@ -709,8 +723,8 @@ lh_task_reindex(struct lh_board *b, json_t *old, json_t *rec)
 	from[0][0] = from[1][0] = 0;
 	if (old) {
 		/* the old record's deps were judged then: it may be in either */
-		hint_path(b, old, 1, from[0], sizeof from[0]);
-		hint_path(b, old, 0, from[1], sizeof from[1]);
+		lh_hint_path(b, old, 1, from[0], sizeof from[0]);
+		lh_hint_path(b, old, 0, from[1], sizeof from[1]);
 	}
 	/* moving the hint is one rename, and there is never a moment
 	 * without one; where it fails (no old hint, no directory yet) the
@@ -1098,8 +1112,8 @@ lh_task_fields_check(struct lh_board *b, json_t *in, const char *where, int need
  * is never overtaken, however slow. */
 #define LH_NAME_ABANDON 600
 
-static uint64_t
-title_hash(json_t *rec)
+uint64_t
+lh_title_hash(json_t *rec)
 {
 	const char *s;
 	uint64_t h = 14695981039346656037ull;
@@ -1112,8 +1126,8 @@ title_hash(json_t *rec)
 	return h;
 }
 
-static void
-name_path(struct lh_board *b, uint64_t h, int gen, const char *suffix, char *buf, size_t size)
+void
+lh_title_path(struct lh_board *b, uint64_t h, int gen, const char *suffix, char *buf, size_t size)
 {
 	if (gen == 1)
 		lh_path(buf, size, "%s/names/%016llx%s", b->dir, (unsigned long long)h, suffix);
@@ -1129,7 +1143,7 @@ name_top(struct lh_board *b, uint64_t h)
 	int gen;
 
 	for (gen = 1; gen < 100000; gen++) {
-		name_path(b, h, gen, "", path, sizeof path);
+		lh_title_path(b, h, gen, "", path, sizeof path);
 		if (access(path, F_OK) != 0)
 			break;
 	}
@@ -1138,8 +1152,8 @@ name_top(struct lh_board *b, uint64_t h)
 
 /* The owner of generation gen (NUL-terminated into owner), and whether the
  * generation still holds the title: 1 live, 0 dead, -1 system error. */
-static int
-name_live(struct lh_board *b, uint64_t h, int gen, char *owner, size_t size)
+int
+lh_title_live(struct lh_board *b, uint64_t h, int gen, char *owner, size_t size)
 {
 	char path[PATH_MAX], *text, *nl;
 	const char *state;
@@ -1148,7 +1162,7 @@ name_live(struct lh_board *b, uint64_t h, int gen, char *owner, size_t size)
 	double now;
 	int status, mine;
 
-	name_path(b, h, gen, "", path, sizeof path);
+	lh_title_path(b, h, gen, "", path, sizeof path);
 	if (!(text = lh_read_file(path, NULL))) {
 		lh_warn_errno("%s", path);
 		return -1;
@@ -1157,10 +1171,10 @@ name_live(struct lh_board *b, uint64_t h, int gen, char *owner, size_t size)
 		*nl = 0;
 	snprintf(owner, size, "%s", text);
 	free(text);
-	name_path(b, h, gen, ".dropped", path, sizeof path);
+	lh_title_path(b, h, gen, ".dropped", path, sizeof path);
 	if (access(path, F_OK) == 0)
 		return 0;
-	name_path(b, h, gen, "", path, sizeof path);
+	lh_title_path(b, h, gen, "", path, sizeof path);
 	them = lh_task_read(b, owner, NULL, &status, 0);
 	if (!them && status != LH_NOTFOUND)
 		return 1;       /* unreadable: keep the title rather than guess */
@@ -1169,7 +1183,7 @@ name_live(struct lh_board *b, uint64_t h, int gen, char *owner, size_t size)
 		json_decref(them);
 		return 0;
 	}
-	mine = them && title_hash(them) == h;
+	mine = them && lh_title_hash(them) == h;
 	json_decref(them);
 	if (mine)
 		return 1;
@@ -1187,13 +1201,13 @@ lh_title_take(struct lh_board *b, json_t *rec, const char *where)
 {
 	char path[PATH_MAX], text[LH_ID_MAX + 2], owner[LH_ID_MAX + 2];
 	const char *id = json_string_value(json_object_get(rec, "id"));
-	uint64_t h = title_hash(rec);
+	uint64_t h = lh_title_hash(rec);
 	int tries, gen, live, st;
 
 	snprintf(text, sizeof text, "%s\n", id);
 	for (tries = 0; tries < 100; tries++) {
 		if ((gen = name_top(b, h)) > 0) {
-			if ((live = name_live(b, h, gen, owner, sizeof owner)) < 0)
+			if ((live = lh_title_live(b, h, gen, owner, sizeof owner)) < 0)
 				return LH_SYSERR;
 			if (live && !strcmp(owner, id))
 				return LH_OK;
@@ -1204,7 +1218,7 @@ lh_title_take(struct lh_board *b, json_t *rec, const char *where)
 				return LH_CONFLICT;
 			}
 		}
-		name_path(b, h, gen + 1, "", path, sizeof path);
+		lh_title_path(b, h, gen + 1, "", path, sizeof path);
 		if ((st = lh_create_exclusive(b, path, text)) != LH_CONFLICT)
 			return st;
 		/* another publisher took that generation first: judge it */
@@ -1219,20 +1233,20 @@ lh_title_drop(struct lh_board *b, json_t *rec)
 {
 	char path[PATH_MAX], *text, *nl;
 	const char *id = json_string_value(json_object_get(rec, "id"));
-	uint64_t h = title_hash(rec);
+	uint64_t h = lh_title_hash(rec);
 	int gen;
 
 	if (!id)
 		return;
 	/* ours is the highest generation, unless ours was given up */
 	for (gen = name_top(b, h); gen > 0; gen--) {
-		name_path(b, h, gen, "", path, sizeof path);
+		lh_title_path(b, h, gen, "", path, sizeof path);
 		if (!(text = lh_read_file(path, NULL)))
 			continue;
 		if ((nl = strchr(text, '\n')))
 			*nl = 0;
 		if (!strcmp(text, id)) {
-			name_path(b, h, gen, ".dropped", path, sizeof path);
+			lh_title_path(b, h, gen, ".dropped", path, sizeof path);
 			if (touch(path) != 0)
 				lh_warn_errno("%s", path);
 			free(text);

@@ -107,10 +107,25 @@ int lh_title_take(struct lh_board *b, json_t *rec, const char *where);
 /* Give the (area, title) of rec back, if rec's id holds it (a marker
  * names/HASH.G.dropped; names are never removed). */
 void lh_title_drop(struct lh_board *b, json_t *rec);
+/* The shard of a task id: tasks/SHARD/ID and ready/KIND/PRIO/SHARD/, as
+ * two hex digits (%02x). */
+unsigned lh_shard(const char *id);
+/* The title's hash and the path of its generation gen (1, 2, ...) with
+ * suffix ("" or ".dropped"): names/HASH, names/HASH.2, ... */
+uint64_t lh_title_hash(json_t *rec);
+void lh_title_path(struct lh_board *b, uint64_t hash, int gen, const char *suffix,
+    char *buf, size_t size);
+/* Does generation gen of the title hash still hold it? Its owner's id into
+ * owner. 1 live, 0 dead (dropped, its task failed, or gone or renamed and
+ * the name older than 600 s by the server's clock), -1 (printed). */
+int lh_title_live(struct lh_board *b, uint64_t hash, int gen, char *owner, size_t size);
 /* Index hints are named ID@N: N is the version they were made for, or in
  * claimed/ the claim's token; ID alone is a hint of board format 1 (N 0).
  * Parse a hint's file name: 0, or -1 when it is not one. */
 int lh_hint_parse(const char *name, char *id, size_t size, int *number);
+/* The path of the hint rec wants, its dependencies done or not, or ""
+ * when its state has none. */
+void lh_hint_path(struct lh_board *b, json_t *rec, int deps_done, char *buf, size_t size);
 /* Make the hint rec wants (a claimant does, before its claim's link):
  * LH_OK or LH_SYSERR (printed). */
 int lh_hint_make(struct lh_board *b, json_t *rec);

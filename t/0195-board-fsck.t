@@ -9,6 +9,14 @@ shard() { basename "$(dirname "$(ls -d "$B"/tasks/*/"$1")")"; }
 claim() { task-claim "$@" >"$TRASH/claim" && sed -n 2p "$TRASH/claim"; }
 hints() { (cd "$B" && find ready waiting claimed -type f | sort); }
 short() { git -C "$TRASH/repo.git" rev-parse --short=12 "$1"; }
+# the tools' writes, two minutes old: a hint that disagrees with a version
+# written in the last minute is left to the tool between its link and its
+# hint (claimed tasks keep their time: their leases run)
+age() {
+	for f in "$B"/tasks/*/*/*.json; do
+		jq -e '.state != "claimed"' "$f" >/dev/null 2>&1 && touch -d "@$(($(date +%s) - 120))" "$f"
+	done
+}
 
 board-init >/dev/null
 git init -q --bare "$TRASH/repo.git"
@@ -36,21 +44,29 @@ expect_code 0 'with -q it says nothing' -- board-fsck -q -R "$TRASH/work"
 expect_eq 'nothing at all' '' "$(cat "$TRASH/out" "$TRASH/err")"
 hints >"$TRASH/hints.clean"
 
-# ---- the index hints
-rm "$B/claimed/b" "$B/waiting/d"
-touch "$B/claimed/c" "$B/waiting/ghost"
-mkdir -p "$B/ready/work/9/$A" && touch "$B/ready/work/9/$A/a"
+# ---- the index hints: each named after the version it was made for
+# (ID@VERSION, claimed/ID@TOKEN); one numbered past the version is a claim
+# or a publish in flight, until it is an hour old by the server's clock
+rm "$B/claimed/b@$tb" "$B/waiting/d@1"
+touch "$B/claimed/a@$ta" "$B/claimed/c" "$B/waiting/ghost@3" "$B/claimed/c@2" "$B/waiting/new@1"
+touch -d '2000-01-01 00:00:00 UTC' "$B/claimed/e@4" "$B/waiting/gone@1"
+mkdir -p "$B/ready/work/9/$A" && touch "$B/ready/work/9/$A/a@1"
 hints >"$TRASH/hints.damaged"
+cp -a "$B" "$TRASH/young"
+age
 cat >"$TRASH/expected" <<EOF
-board-fsck: ready/work/9/$A/a: stale hint: the task is done (X)
-board-fsck: waiting/ghost: hint for no task (X)
-board-fsck: claimed/c: stale hint: the task is ready (its hint is ready/work/5/$C/c) (X)
-board-fsck: task b: claimed, but no hint claimed/b (the reaper looks only there) (X)
-board-fsck: task d: waiting, but no hint waiting/d (it is never promoted) (X)
-board-fsck: 5 tasks, 10 versions: 5 problems, N repaired
+board-fsck: ready/work/9/$A/a@1: stale hint: the task is done (X)
+board-fsck: waiting/ghost@3: hint for no task (X)
+board-fsck: waiting/gone@1: hint for no task (a publish that died before its link, over an hour ago) (X)
+board-fsck: claimed/a@$ta: stale hint: the task is done (X)
+board-fsck: claimed/c: stale hint of board format 1: the task is ready (its hint is ready/work/5/$C/c@1) (X)
+board-fsck: claimed/e@4: hint for version 4, which was never written: the task is at version 3 (a claim that died before its link, over an hour ago) (X)
+board-fsck: task b: claimed, but no hint claimed/b@$tb (the reaper looks only there) (X)
+board-fsck: task d: waiting, but no hint waiting/d@1 (it is never promoted) (X)
+board-fsck: 5 tasks, 10 versions: 8 problems, N repaired
 EOF
 sed 's/(X)/(not repaired: -n)/; s/N repaired/0 repaired/' "$TRASH/expected" >"$TRASH/expected.n"
-sed 's/(X)/(repaired)/; s/N repaired/5 repaired/' "$TRASH/expected" >"$TRASH/expected.fix"
+sed 's/(X)/(repaired)/; s/N repaired/8 repaired/' "$TRASH/expected" >"$TRASH/expected.fix"
 expect_code 3 '-n: stale and missing hints are problems left unrepaired' -- board-fsck -n
 expect_file 'each said' "$TRASH/expected.n" "$TRASH/out"
 hints >"$TRASH/hints"
@@ -58,8 +74,22 @@ expect_file '-n changed nothing' "$TRASH/hints.damaged" "$TRASH/hints"
 expect_code 1 'all of them are repaired' -- board-fsck
 expect_file 'and each said so' "$TRASH/expected.fix" "$TRASH/out"
 hints >"$TRASH/hints"
-expect_file 'the hints are what the records want' "$TRASH/hints.clean" "$TRASH/hints"
+expect_eq 'a claim and a publish in flight are left alone' 'claimed/c@2 waiting/new@1' \
+	"$(comm -13 "$TRASH/hints.clean" "$TRASH/hints" | tr '\n' ' ' | sed 's/ $//')"
+rm "$B/claimed/c@2" "$B/waiting/new@1"
+hints >"$TRASH/hints"
+expect_file 'the other hints are what the records want' "$TRASH/hints.clean" "$TRASH/hints"
 expect_code 0 'a second run is clean' -- board-fsck -q
+rm -rf "$B" && mv "$TRASH/young" "$B"
+expect_code 3 'versions written in the last minute: their hints are left to the tools' -- board-fsck -q -n
+grep -e 'task b:' -e @4: -e ghost -e gone "$TRASH/expected.n" >"$TRASH/expected.young"
+expect_file 'but for a claimed task without its hint, and hints for no task or numbered past' \
+	"$TRASH/expected.young" "$TRASH/out"
+expect_code 1 'which are repaired' -- board-fsck -q
+age
+expect_code 1 'the others once the versions are older' -- board-fsck -q
+rm "$B/claimed/c@2" "$B/waiting/new@1"
+expect_code 0 'and then the board is clean' -- board-fsck -q
 
 # ---- the records and tmp/
 task-update -V 1 -e '{"priority": 6}' edit c
@@ -69,8 +99,8 @@ touch -d '2000-01-01 00:00:00 UTC' "$B/tmp/host.1.old"
 touch "$B/tmp/host.2.young"
 cat >"$TRASH/expected" <<EOF
 board-fsck: tasks/$C/c/000002.json: corrupt current record: string or '}' expected near end of file; version 3 restores version 1 (repaired)
-board-fsck: tasks/$D/d/2000000000.json: not a version: the versions are 1 to 1, but the tools read the highest number as the current one (not repaired)
-board-fsck: ready/work/6/$C/c: stale hint: the task is ready (its hint is ready/work/5/$C/c) (repaired)
+board-fsck: tasks/$D/d/2000000000.json: not a version: the versions run from 1 to 1, and the task's next versions would run into it (not repaired)
+board-fsck: ready/work/6/$C/c@2: stale hint: the task is ready (its hint is ready/work/5/$C/c@3) (repaired)
 board-fsck: tmp/host.1.old: temporary file not written since 2000-01-01T00:00:00Z (repaired)
 board-fsck: 5 tasks, 11 versions: 4 problems, 3 repaired
 EOF
@@ -119,7 +149,7 @@ expect_code 3 'the branch and the board disagree' -- board-fsck -R "$TRASH/repo.
 expect_file 'each disagreement said' "$TRASH/expected" "$TRASH/out"
 expect_eq 'c is done with the commit that landed' "done $(git -C "$TRASH/repo.git" rev-parse main~2)" \
 	"$(task-show c | jq -r '"\(.state) \(.result.commit)"')"
-expect_eq 'and d, which waited for c, is ready' "ready/work/5/$D/d" "$(hints | grep '/d$')"
+expect_eq 'and d, which waited for c, is ready' "ready/work/5/$D/d@1" "$(hints | grep '/d@')"
 grep -v -e 'task [ch]:' -e '^board-fsck: 9 tasks' "$TRASH/expected" >"$TRASH/expected.left"
 echo 'board-fsck: 9 tasks, 24 versions, 7 commits on main: 4 problems, 0 repaired' >>"$TRASH/expected.left"
 expect_code 3 'a second run finds only what a person must decide' -- board-fsck -R "$TRASH/repo.git"
@@ -129,27 +159,44 @@ expect_eq 'one JSON object per problem' '4 false' \
 	"$(jq -s '"\(length) \(map(.repaired) | any)"' -r "$TRASH/out")"
 
 # ---- what only a person can mend: a damaged old version, a task in the
-# wrong shard, a name that holds no id, a name left behind by a rename
+# wrong shard, a name that holds no id
 cp -R "$B" "$TRASH/saved"
 E=$(shard e)
 printf 'garbage' >"$B/tasks/$E/e/000001.json"
 mkdir -p "$B/tasks/00/x" && cp "$B/tasks/$A/a/000001.json" "$B/tasks/00/x/"
 echo 'not an id!' >"$B/names/0000000000000000"
-old_name=$(cd "$B/names" && grep -lx f ./* | cut -c3-)
-task-update -V 3 -e '{"title": "F, renamed"}' edit f
-new_name=$(cd "$B/names" && grep -lx f ./* | cut -c3-)
-cp "$TRASH/saved/names/$old_name" "$B/names/"
-# the edit died between its write and its drop of the old name, long ago
-touch -d '2000-01-01 00:00:00 UTC' "$B/names/$old_name" "$B/tasks/$(shard f)/f/000004.json"
 cat >"$TRASH/expected" <<EOF
 board-fsck: tasks/00/x: in the wrong shard (it belongs in tasks/87/): no tool sees it (not repaired)
 board-fsck: tasks/$E/e/000001.json: corrupt record: '[' or '{' expected near 'garbage' (not repaired)
 board-fsck: names/0000000000000000: does not hold a task id: its title can never be published (not repaired)
-board-fsck: names/$old_name: held by task f, whose area and title are now another name's (names/$new_name): the old title cannot be published again (not repaired)
 EOF
 expect_code 3 'a person must mend these' -- board-fsck -q
 expect_file 'each said, nothing touched' "$TRASH/expected" "$TRASH/out"
 rm -rf "$B" && mv "$TRASH/saved" "$B"
+
+# ---- the names: generations HASH, HASH.2, ... of a title, only the
+# highest live, no gap
+old_name=$(cd "$B/names" && grep -lx f ./* | cut -c3-)
+task-update -V 3 -e '{"title": "F, renamed"}' edit f
+# the edit died between its write and its drop of the old name, long ago
+rm "$B/names/$old_name.dropped"
+touch -d '2000-01-01 00:00:00 UTC' "$B/names/$old_name" "$B/tasks/$(shard f)/f/000004.json"
+expect_code 0 'a name left behind by a rename, long ago, is no problem' -- board-fsck -q
+task-publish -i f2 'F' >/dev/null
+expect_eq 'its title is published again, as the next generation' f2 "$(cat "$B/names/$old_name.2")"
+expect_code 0 'which is clean' -- board-fsck -q
+a_name=$(cd "$B/names" && grep -lx a ./* | cut -c3-)
+echo zzz >"$B/names/$a_name.2"
+echo f3 >"$B/names/$old_name.4"
+cat >"$TRASH/expected" <<EOF
+board-fsck: names/$old_name.4: not a generation: this title's run from 1 ends at 2, and no tool reads past it (not repaired)
+board-fsck: names/$a_name: task a holds this title below generation 2 (task zzz): two tasks may have one title (not repaired)
+EOF
+expect_code 3 'a generation past a gap, and a live one below the highest' -- board-fsck -q
+sort "$TRASH/expected" >"$TRASH/expected.sorted"
+sort "$TRASH/out" >"$TRASH/out.sorted"
+expect_file 'each said' "$TRASH/expected.sorted" "$TRASH/out.sorted"
+rm "$B/names/$a_name.2" "$B/names/$old_name.4"
 
 # ---- the usage log: reported, never repaired
 mkdir "$B/usage"
@@ -169,21 +216,68 @@ expect_file 'is not' "$TRASH/expected" "$TRASH/out"
 rm -r "$B/usage"
 touch "$B/claimed/bad
 name"
-echo 'board-fsck: claimed/bad?name: hint for no task (repaired)' >"$TRASH/expected"
+echo "board-fsck: claimed/bad?name: not a hint's name (repaired)" >"$TRASH/expected"
 expect_code 1 'a hint that is no id' -- board-fsck -q
 expect_file 'is said on one line' "$TRASH/expected" "$TRASH/out"
 
 # an index directory gone: -n says so, and that is no system error
+age
 rm -r "$B/ready" "$B/names"
 cat >"$TRASH/expected" <<EOF
 board-fsck: ready: missing (not repaired: -n)
 board-fsck: names: missing (not repaired: -n)
-board-fsck: task d: ready, but no hint ready/work/5/$D/d (no claimant looks for it) (not repaired: -n)
+board-fsck: task d: ready, but no hint ready/work/5/$D/d@1 (no claimant looks for it) (not repaired: -n)
+board-fsck: task f2: ready, but no hint ready/work/5/$(shard f2)/f2@1 (no claimant looks for it) (not repaired: -n)
 EOF
 expect_code 3 'a missing directory' -- board-fsck -q -n
 expect_file 'is said, with what it costs' "$TRASH/expected" "$TRASH/out"
 expect_code 1 'and made again, with its hints' -- board-fsck -q
-expect_eq "the ready hint is back" "ready/work/5/$D/d" "$(hints | grep ^ready/)"
+expect_eq "the ready hints are back" "ready/work/5/$(shard f2)/f2@1 ready/work/5/$D/d@1" \
+	"$(hints | grep ^ready/ | tr '\n' ' ' | sed 's/ $//')"
+
+# a dependency done in the last minute: its dependents' promotion may be
+# under way; a minute later it is a problem
+mv "$B/ready/work/5/$D/d@1" "$B/waiting/d@1"
+touch "$(ls -d "$B/tasks/$C/c/"* | tail -n 1)"
+expect_code 0 'a dependent still waiting just after its dependency was done' -- board-fsck -q
+age
+echo "board-fsck: waiting/d@1: stale hint: the task is ready (its hint is ready/work/5/$D/d@1) (repaired)" \
+	>"$TRASH/expected"
+expect_code 1 'is one left waiting a minute later' -- board-fsck -q
+expect_file 'and promoted' "$TRASH/expected" "$TRASH/out"
+
+# a board of format 1 is used as it is; its hints (ID, no @VERSION) are
+# older than any version, mended as the tools mend them
+echo 'longhaul-board 1' >"$B/format"
+mv "$B/ready/work/5/$D/d@1" "$B/ready/work/5/$D/d"
+echo "board-fsck: ready/work/5/$D/d: stale hint of board format 1: the task is ready (its hint is ready/work/5/$D/d@1) (repaired)" \
+	>"$TRASH/expected"
+expect_code 1 'a board of format 1, with a hint of its format' -- board-fsck -q
+expect_file 'the hint is mended' "$TRASH/expected" "$TRASH/out"
+expect_code 0 'and the board is clean' -- board-fsck -q
+echo 'longhaul-board 3' >"$B/format"
+expect_code 5 'a board of a newer format is refused' -- board-fsck -q
+echo 'longhaul-board 2' >"$B/format"
+
+# a claim makes its hint anew, even where one of a claim that died an hour
+# ago is left, so that one killed before its link leaves a young hint: in
+# flight, not removed as dead
+task-publish -i z -p 9 'Z' >/dev/null
+touch -d '2000-01-01 00:00:00 UTC' "$B/claimed/z@2"
+if cc -shared -fPIC -o "$TRASH/inject.so" "$T_DIR/fault/inject.c" -ldl 2>/dev/null; then
+	LD_PRELOAD=$TRASH/inject.so LH_FAULT_CALL=link LH_FAULT_N=1 LH_FAULT_KILL=1 LH_FAULT_PATH=$B \
+		task-claim >/dev/null 2>&1
+	expect_eq 'a claimant killed before its link' 'ready 1' "$(task-show -f state z) $(task-show -f version z)"
+	expect_eq 'has made its hint anew' yes \
+		"$([ $(($(date +%s) - $(stat -c %Y "$B/claimed/z@2"))) -lt 60 ] && echo yes)"
+	expect_code 0 'a claim in flight, for board-fsck' -- board-fsck -q
+	expect_eq 'which leaves it' yes "$([ -e "$B/claimed/z@2" ] && echo yes)"
+else
+	diag 'no C compiler for the fault shim: a claimant killed before its link is not tried'
+	rm "$B/claimed/z@2"
+fi
+expect_eq 'the next claim takes its version' 2 "$(claim)"
+expect_code 0 'and the board is clean' -- board-fsck -q
 
 # ---- bad use
 expect_code 2 'an unknown option' -- board-fsck -x

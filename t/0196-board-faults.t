@@ -48,8 +48,11 @@ effect() { # op board
 records() { find "$1/tasks" -type f | sort | xargs -r md5sum | sed "s|$1||"; }
 # consistent: only version files under tasks/, each whole JSON, and every
 # task findable: claimed ones by claimed/ID@TOKEN, ready ones by a hint
-# made for their version or an older one
+# made for their version or an older one; and board-fsck -n finds nothing
+# (what a failed tool leaves is a write in flight, never a problem)
 consistent() { # board
+	board-fsck -n -q -b "$1" >"$TRASH/fsck" 2>&1 ||
+		{ echo "board-fsck -n exits $?: $(cat "$TRASH/fsck")"; return; }
 	stray=$(find "$1/tasks" -type f ! -name '[0-9][0-9][0-9][0-9][0-9][0-9].json')
 	[ -z "$stray" ] || { echo "stray files: $stray"; return; }
 	for f in $(find "$1/tasks" -type f); do
