@@ -7,7 +7,7 @@
 
 tools=$(cd "$TOP" && ls src/*.c | sed -n 's|^src/\([a-z-]*\)\.c$|\1|p' | grep -v '^lh-')
 version=$(sed -n 's/^VERSION *= *//p' "$TOP/Makefile")
-for t in $tools longhaul-run longhaul-planner; do
+for t in $tools longhaul-run longhaul-planner longhaul-worker; do
 	expect_code 0 "$t -h" -- "$t" -h
 	expect_match "$t -h: the usage" "^usage: $t" "$TRASH/out"
 	expect_code 0 "$t --help" -- "$t" --help
