@@ -7,7 +7,8 @@
 # under the same name. When the board has drained: every task is done
 # exactly once, its Longhaul-Task trailer is on main exactly once, each
 # landed commit touches its own task's file alone and is the task's
-# result, nothing is claimed, and nothing of the workers is left running.
+# result, nothing is claimed, nothing of the workers is left running, and
+# board-fsck -n -R finds the board and the branch clean.
 #
 # Knobs (make chaos runs a bigger one): CHAOS_TASKS (150), CHAOS_WORKERS
 # (8), CHAOS_LEASE (3 s), CHAOS_DELAY_MS (the model's delay, 1500 ms),
@@ -16,7 +17,7 @@
 . "$T_DIR/agent.sh"
 tasks=${CHAOS_TASKS:-150} workers=${CHAOS_WORKERS:-8} lease=${CHAOS_LEASE:-3}
 delay=${CHAOS_DELAY_MS:-1500} timeout=${CHAOS_TIMEOUT:-600} seed=${CHAOS_SEED:-$$}
-plan 8
+plan 9
 board-init >/dev/null
 diag "chaos: $tasks tasks, $workers workers, lease $lease s, model delay $delay ms, seed $seed"
 git init -q "$TRASH/seed"
@@ -187,3 +188,6 @@ running() { [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev
 live() { for p in $(left | sort -u); do ! running "$p" || echo "$p"; done; }
 if wait_for 20 '[ -z "$(live)" ]'; then ok "no process of the workers is left"
 else not_ok "no process of the workers is left"; diag "$(for p in $(live); do ps -o pid=,args= -p "$p"; done)"; fi
+# every invariant of the board and of main, checked without repairing
+expect_code 0 "board-fsck -n -R finds the board and main clean" -- board-fsck -n -R "$TRASH/remote.git"
+[ "$t_failed" -eq 0 ] || diag "$(head -c 3000 "$TRASH/out")"
