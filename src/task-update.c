@@ -26,13 +26,13 @@ static const char manual[] =
 "Actions of the owner, with -t TOKEN from task-claim:\n"
 "  heartbeat   extend the lease by another lease period\n"
 "  done        the task is done: -c COMMIT, -m NOTE or -F FILE (handoff note)\n"
-"  fail        it could not be done: -r REASON; requeued until max_attempts,\n"
-"              then failed for good\n"
-"  release     give it back unworked (-r REASON optional)\n"
+"  fail        it could not be done: -r REASON (not empty); requeued\n"
+"              until max_attempts, then failed for good\n"
+"  release     give it back unworked (-r REASON optional, not empty)\n"
 "Actions of a planner, with -V VERSION as read (task-show):\n"
 "  edit        set fields from a JSON object on stdin (or -e JSON): title,\n"
 "              body, priority, area, deps, verify, max_attempts, parent\n"
-"  cancel      fail it for good now: -r REASON\n"
+"  cancel      fail it for good now: -r REASON (not empty)\n"
 "Exit status: 0 done, 2 bad input, 3 stale token or version (nothing\n"
 "changed), 4 no such task, 5 bad board or record, 6 system error.\n";
 
@@ -161,6 +161,10 @@ main(int argc, char **argv)
 		lh_die(LH_USAGE, "%s: needs the version read (-V) from task-show", actions[a]);
 	if ((a == FAIL || a == CANCEL) && json_is_null(reason))
 		lh_die(LH_USAGE, "%s: needs a reason (-r)", actions[a]);
+	/* a record that says "released: " tells nobody anything */
+	if ((a == FAIL || a == RELEASE || a == CANCEL) && json_is_string(reason) &&
+	    !*json_string_value(reason))
+		lh_die(LH_USAGE, "%s: the reason (-r) is empty", actions[a]);
 	if (note_file) {
 		size_t len;
 
