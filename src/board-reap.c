@@ -16,6 +16,13 @@
  * is not its task's current claim is mended, unless it is numbered past
  * the current version: a claim in flight, left alone.
  *
+ * A task's attempts may run out after its change landed (its worker died
+ * between the push and the done, again and again): with -R REPO the
+ * reaper reads REPO's branch before it fails a task for good, and a task
+ * whose Longhaul-Task trailer is there is marked done with that commit
+ * instead. The branch is the truth of what landed; when it cannot be
+ * read, the task is left as it is for the next reap, not failed.
+ *
  * -f also walks every task: it rebuilds the index hints from the records
  * (after a crash, or an administrator's hand edit), and removes temporary
  * files older than an hour.
@@ -25,27 +32,126 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "longhaul.h"
 
-static const char usage[] = "board-reap [-b board] [-f] [-n]";
+static const char usage[] = "board-reap [-b board] [-f] [-n] [-R repo [-B branch]]";
 static const char manual[] =
-"usage: board-reap [-b board] [-f] [-n]\n"
+"usage: board-reap [-b board] [-f] [-n] [-R repo [-B branch]]\n"
 "Requeue the claimed tasks whose lease expired (or fail them for good when\n"
 "their attempts are used up), promote tasks whose dependencies are done,\n"
 "and print the id of each task it requeued or failed.\n"
 "  -f   full: also rebuild the indexes from every record and remove stale\n"
 "       temporary files (after a crash; costs what the board holds)\n"
 "  -n   dry run: print what expired, change nothing\n"
+"  -R repo    before failing a task for good, look for its Longhaul-Task\n"
+"             trailer on the branch of this repository: a task whose change\n"
+"             landed is marked done with that commit instead\n"
+"  -B branch  that branch (default main)\n"
 "Run it from cron, a loop, or the cycle runner; several at once are safe.\n"
-"Exit status: 0 fine, 5 bad board, 6 system error; unreadable records are\n"
+"Exit status: 0 fine, 2 usage (or -R not a repository with that branch),\n"
+"5 bad board, 6 system error; unreadable records are\n"
 "reported and skipped.\n";
 
 static struct lh_board board;
 static double server_now;
 static int dry_run, status, requeued;
+static const char *repo, *branch = "main";
+
+/* git -C repo with args, its stdout on *out (or /dev/null), stderr on
+ * /dev/null; its pid, or -1 */
+static pid_t
+git_start(const char *const *args, FILE **out)
+{
+	const char *argv[16];
+	int fd[2], i, n = 0;
+	pid_t pid;
+
+	argv[n++] = "git";
+	argv[n++] = "-C";
+	argv[n++] = repo;
+	for (i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	if (pipe(fd) != 0)
+		return -1;
+	fflush(stdout);
+	if ((pid = fork()) < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		/* the repository named on the command line, not the caller's */
+		unsetenv("GIT_DIR");
+		unsetenv("GIT_WORK_TREE");
+		dup2(out ? fd[1] : null, 1);
+		dup2(null, 2);
+		close(fd[0]);
+		close(fd[1]);
+		execvp("git", (char **)argv);
+		_exit(127);
+	}
+	close(fd[1]);
+	if (out)
+		*out = fdopen(fd[0], "r");
+	else
+		close(fd[0]);
+	return pid;
+}
+
+static int
+git_wait(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The commit of the branch whose Longhaul-Task trailer is id, into commit
+ * (41 bytes): 1 found, 0 not there, -1 the branch could not be read. */
+static int
+landed(const char *id, char *commit)
+{
+	char grep[LH_ID_MAX + 32], rev[300], *line = NULL, *values, *v;
+	const char *args[] = { "log", "--no-color", "-F", grep,
+		"--format=%H %(trailers:key=Longhaul-Task,valueonly,separator=%x2c)", rev, "--", NULL };
+	size_t cap = 0;
+	ssize_t len;
+	int found = 0;
+	FILE *out = NULL;
+	pid_t pid;
+
+	snprintf(grep, sizeof grep, "--grep=Longhaul-Task: %s", id);
+	snprintf(rev, sizeof rev, "refs/heads/%s", branch);
+	if ((pid = git_start(args, &out)) < 0 || !out)
+		return -1;
+	while ((len = getline(&line, &cap, out)) > 0) {
+		if (line[len - 1] == '\n')
+			line[--len] = 0;
+		if (found || len < 41 || line[40] != ' ')
+			continue;
+		line[40] = 0;
+		for (values = line + 41; (v = strsep(&values, ","));)
+			if (!strcmp(v, id)) {
+				memcpy(commit, line, 41);
+				found = 1;
+				break;
+			}
+	}
+	free(line);
+	fclose(out);
+	return git_wait(pid) == 0 ? found : -1;
+}
 
 /* One hint of claimed/, the file path named name. */
 static void
@@ -98,12 +204,39 @@ reap(const char *path, const char *name)
 		return;
 	}
 	new = json_deep_copy(rec);
-	json_object_set_new(new, "state", json_string(spent ? "failed" : "ready"));
-	json_object_set_new(new, "event", json_string("requeue"));
-	json_object_set_new(new, "by", lh_whoami());
-	json_object_set_new(new, "owner", json_null());
-	json_object_set_new(new, "lease", json_null());
-	json_object_set_new(new, "reason", json_string(reason));
+	if (spent && repo) {
+		char commit[41], note[200];
+		int found = landed(id, commit);
+
+		if (found < 0) {
+			lh_warn("%s: %s: cannot read the branch; task %s is not failed", repo, branch, id);
+			if (!status)
+				status = LH_SYSERR;
+			json_decref(new);
+			json_decref(rec);
+			return;
+		}
+		if (found) {
+			/* as task-update done writes it: the change is on the branch */
+			snprintf(note, sizeof note, "its change landed as %s (found on %s by board-reap)",
+			    commit, branch);
+			json_object_set_new(new, "state", json_string("done"));
+			json_object_set_new(new, "event", json_string("done"));
+			json_object_set_new(new, "by", lh_whoami());
+			json_object_set_new(new, "result", json_pack("{s:s, s:s}", "commit", commit, "note", note));
+			json_object_set_new(new, "lease", json_null());
+			json_object_set_new(new, "reason", json_null());
+			spent = -1;
+		}
+	}
+	if (spent >= 0) {
+		json_object_set_new(new, "state", json_string(spent ? "failed" : "ready"));
+		json_object_set_new(new, "event", json_string("requeue"));
+		json_object_set_new(new, "by", lh_whoami());
+		json_object_set_new(new, "owner", json_null());
+		json_object_set_new(new, "lease", json_null());
+		json_object_set_new(new, "reason", json_string(reason));
+	}
 	if ((st = lh_task_cas(&board, id, v, new)) == LH_OK) {
 		lh_task_reindex(&board, rec, new);
 		printf("%s\n", id);
@@ -200,15 +333,30 @@ main(int argc, char **argv)
 	int c, full = 0;
 
 	lh_std_options(argc, argv, manual);
-	while ((c = getopt(argc, argv, "b:fn")) != -1)
+	while ((c = getopt(argc, argv, "b:B:fnR:")) != -1)
 		switch (c) {
 		case 'b': dir = optarg; break;
+		case 'B': branch = optarg; break;
+		case 'R': repo = optarg; break;
 		case 'f': full = 1; break;
 		case 'n': dry_run = 1; break;
 		default: lh_usage(usage);
 		}
 	if (optind != argc)
 		lh_usage(usage);
+	if (repo) {
+		char rev[300];
+		const char *verify[] = { "rev-parse", "--verify", "-q", rev, NULL };
+		pid_t pid;
+		int st;
+
+		if (snprintf(rev, sizeof rev, "refs/heads/%s^{commit}", branch) >= (int)sizeof rev)
+			lh_die(LH_USAGE, "-B %.80s: too long", branch);
+		if ((pid = git_start(verify, NULL)) < 0 || (st = git_wait(pid)) == 127 || st < 0)
+			lh_die(LH_SYSERR, "%s: cannot run git", repo);
+		if (st != 0)
+			lh_die(LH_USAGE, "%s: no branch %s, or not a git repository", repo, branch);
+	}
 	lh_board_open(&board, dir);
 	if ((server_now = lh_board_clock(&board)) < 0)
 		lh_die_errno(LH_SYSERR, "%s/clock", board.dir);

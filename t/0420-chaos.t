@@ -65,7 +65,9 @@ while [ $i -le "$workers" ]; do
 	sups="$sups $!"
 	i=$((i + 1))
 done
-( while [ ! -e "$TRASH/stop" ]; do board-reap >/dev/null 2>&1 || :; sleep 0.5; done ) &
+# (as longhaul-run reaps: a task whose attempts ran out after it landed
+# is done, not failed)
+( while [ ! -e "$TRASH/stop" ]; do board-reap -R "$TRASH/remote.git" >/dev/null 2>&1 || :; sleep 0.5; done ) &
 reaper=$!
 at_exit 'touch "$TRASH/stop"'
 
