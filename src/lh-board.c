@@ -547,6 +547,7 @@ lh_task_reindex(struct lh_board *b, json_t *old, json_t *rec)
 			moved = rename(from[i], to) == 0;
 	if (to[0] && !moved)
 		add_hint(to);
+	lh_bell_note(b, to);
 	for (i = 0; i < 2; i++)
 		if (from[i][0] && strcmp(from[i], to))
 			unlink(from[i]);
@@ -560,8 +561,8 @@ lh_task_mend(struct lh_board *b, json_t *rec, const char *found)
 
 	hint_path(b, rec, state && !strcmp(state, "ready") ? lh_task_deps_done(b, rec) : 1,
 	    to, sizeof to);
-	if (to[0] && (!found || strcmp(found, to)))
-		add_hint(to);
+	if (to[0] && (!found || strcmp(found, to)) && add_hint(to) == 0)
+		lh_bell_note(b, to);
 	if (found && strcmp(found, to))
 		unlink(found);
 }
@@ -599,21 +600,6 @@ lh_board_promote(struct lh_board *b)
 	closedir(dp);
 	if (moved)
 		lh_board_ring(b);
-}
-
-void
-lh_board_ring(struct lh_board *b)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	/* the close wakes local inotify waiters; the new mtime is for those
-	 * that poll it over NFS */
-	lh_path(path, sizeof path, "%s/bell", b->dir);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644)) >= 0) {
-		futimens(fd, NULL);
-		close(fd);
-	}
 }
 
 double

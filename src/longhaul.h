@@ -104,8 +104,6 @@ void lh_task_mend(struct lh_board *b, json_t *rec, const char *found);
 int lh_task_deps_done(struct lh_board *b, json_t *rec);
 /* Promote waiting tasks whose dependencies are now done. */
 void lh_board_promote(struct lh_board *b);
-/* Tell waiters that something changed. */
-void lh_board_ring(struct lh_board *b);
 /* The file server's idea of now: mtime of a file just touched. */
 double lh_board_clock(struct lh_board *b);
 /* Seconds since the file of version v was written or heartbeat-touched,
@@ -155,11 +153,20 @@ int lh_turn_touch(const char *path);
 /* The pid that owns what a tool does: $LONGHAUL_PID, else its parent. */
 long lh_owner_pid(void);
 
-/* ---- lh-wait.c: waiting for the board to change ---- */
-/* Wait until something rings the board's bell or timeout seconds pass.
- * inotify where it works; the caller polls with backoff anyway, since
- * inotify does not see other NFS clients. */
-void lh_wait_bell(struct lh_board *b, double timeout);
+/* ---- lh-wait.c: the bell: telling waiters that the board changed ---- */
+/* Tell waiters on every host that something changed (lh-wait.c). */
+void lh_board_ring(struct lh_board *b);
+/* Remember a hint this process made, for the next ring to name (only
+ * ready hints are kept; others are ignored). */
+void lh_bell_note(struct lh_board *b, const char *hint);
+/* Wait until the bell rings or timeout seconds pass: 1 rung, 0 not. A
+ * ring on another host is seen within LH_BELL_POLL (0.25 s) plus a read,
+ * whatever the client caches; one on this host at once (inotify). The
+ * first call (timeout 0 will do) marks where the waiter starts. */
+int lh_wait_bell(struct lh_board *b, double timeout);
+/* The ready hints named by the rings the last lh_wait_bell saw, one a
+ * line, relative to the board ("" when none). */
+const char *lh_bell_news(void);
 
 /* ---- lh-llm.c: the model client ---- */
 /* exit statuses of llm-call, returned by lh_llm_call */

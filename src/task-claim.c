@@ -204,6 +204,28 @@ claim_once(void)
 	return got;
 }
 
+/* Try the ready hints the bell named: another host's new hint may be
+ * hidden from this host's listing of ready/ for a while (a client's
+ * directory cache), never from a lookup of its exact name. */
+static json_t *
+claim_news(void)
+{
+	const char *p = lh_bell_news(), *nl, *id;
+	char line[PATH_MAX], hint[PATH_MAX];
+	json_t *got = NULL;
+
+	for (; *p && !got; p = *nl ? nl + 1 : nl) {
+		nl = p + strcspn(p, "\n");
+		snprintf(line, sizeof line, "%.*s", (int)(nl - p), p);
+		if (!(id = strrchr(line, '/')) || lh_id_check(++id) ||
+		    (want_kind && strncmp(line + 6, want_kind, strlen(want_kind))))
+			continue;
+		lh_path(hint, sizeof hint, "%s/%s", board.dir, line);
+		try_claim(hint, id, &got);
+	}
+	return got;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -245,6 +267,8 @@ main(int argc, char **argv)
 	max_backoff = (env = getenv("LONGHAUL_POLL_MAX")) && *env ? atof(env) : 5;
 	if (wait > 0)
 		deadline = lh_monotonic() + wait;
+	if (wait >= 0)
+		lh_wait_bell(&board, 0);        /* rings from here on wake us */
 	for (;;) {
 		if ((got = claim_once()))
 			break;
@@ -255,8 +279,9 @@ main(int argc, char **argv)
 		lh_board_promote(&board);
 		if (wait > 0 && lh_monotonic() >= deadline)
 			return LH_NOTHING;
-		lh_wait_bell(&board, wait > 0 && deadline - lh_monotonic() < backoff ?
-		    deadline - lh_monotonic() : backoff);
+		if (lh_wait_bell(&board, wait > 0 && deadline - lh_monotonic() < backoff ?
+		    deadline - lh_monotonic() : backoff) && (got = claim_news()))
+			break;
 		backoff = backoff * 2 > max_backoff ? max_backoff : backoff * 2;
 	}
 	if (json) {
