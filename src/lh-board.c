@@ -410,6 +410,9 @@ lh_create_exclusive(struct lh_board *b, const char *dest, const char *text)
 	unlink(tmp);
 	if (r == 0)
 		return LH_OK;
+	/* sshfs reports a link onto a name that exists as EPERM */
+	if (e != EEXIST && e != ENOENT && lstat(dest, &ds) == 0)
+		e = EEXIST;
 	if (e == EEXIST)
 		return LH_CONFLICT;
 	errno = e;

@@ -18,7 +18,9 @@
  * lookupcache=positive. So a waiter looks for the one exact name bell.d/
  * SEQ+1 (SEQ: the last it has seen) every LH_BELL_POLL seconds, and
  * reads it, and the names it holds let a claimant try the new hints
- * directly where its listing of ready/ may still hide them. Entries are
+ * directly where its listing of ready/ may still hide them. A new waiter
+ * starts LH_BELL_RECENT entries back, for what was rung just before it
+ * came (its own first look at the board may not have seen it). Entries are
  * immutable and never reused; the ringer of N removes N-LH_BELL_KEEP, and a
  * waiter so far behind that its next entry is gone finds its place again
  * from the listing (late, never wrong).
@@ -41,6 +43,7 @@
 
 #define LH_BELL_POLL 0.25       /* seconds between looks for the next entry */
 #define LH_BELL_KEEP 256        /* entries kept for waiters that fall behind */
+#define LH_BELL_RECENT 16       /* entries a new waiter reads first */
 #define LH_NEWS_MAX 16384       /* bytes of hints one entry names, at most */
 
 static char news_out[LH_NEWS_MAX], news_in[LH_NEWS_MAX];
@@ -140,6 +143,9 @@ lh_board_ring(struct lh_board *b)
 		entry_path(b, n, path, sizeof path);
 		if (link(tmp, path) == 0)
 			break;
+		/* sshfs says EPERM for a link onto a name that exists */
+		if (errno != EEXIST && errno != ENOENT && exists(path))
+			errno = EEXIST;
 		if (errno == ENOENT) {
 			/* a board made before bell.d */
 			lh_path(path, sizeof path, "%s/bell.d", b->dir);
@@ -200,6 +206,12 @@ lh_wait_bell(struct lh_board *b, double timeout)
 	double end = lh_monotonic() + timeout, slice;
 	long low;
 
+	/* where we start first, then the watch: a ring after the watch exists
+	 * is never missed (a test waits for the watch to know we listen). We
+	 * start a few entries back: what was rung just before we came may be
+	 * hidden from the caller's listing, as what is rung later would be. */
+	if (seen < 0 && (seen = bell_last(b, NULL) - LH_BELL_RECENT) < 0)
+		seen = 0;
 	if (fd == -1 && (fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0 &&
 	    inotify_add_watch(fd, b->dir, IN_CLOSE_WRITE | IN_ATTRIB |
 	    IN_CREATE | IN_MOVED_TO) < 0) {
@@ -208,8 +220,6 @@ lh_wait_bell(struct lh_board *b, double timeout)
 	}
 	if (fd == -1)
 		fd = -2;
-	if (seen < 0)
-		seen = bell_last(b, NULL);
 	news_in[0] = 0;
 	for (;;) {
 		if (read_news(b, &seen))

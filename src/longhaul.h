@@ -162,7 +162,8 @@ void lh_bell_note(struct lh_board *b, const char *hint);
 /* Wait until the bell rings or timeout seconds pass: 1 rung, 0 not. A
  * ring on another host is seen within LH_BELL_POLL (0.25 s) plus a read,
  * whatever the client caches; one on this host at once (inotify). The
- * first call (timeout 0 will do) marks where the waiter starts. */
+ * first call starts with the last 16 rings before it, so that what was
+ * rung just before the waiter came is named too. */
 int lh_wait_bell(struct lh_board *b, double timeout);
 /* The ready hints named by the rings the last lh_wait_bell saw, one a
  * line, relative to the board ("" when none). */

@@ -267,8 +267,6 @@ main(int argc, char **argv)
 	max_backoff = (env = getenv("LONGHAUL_POLL_MAX")) && *env ? atof(env) : 5;
 	if (wait > 0)
 		deadline = lh_monotonic() + wait;
-	if (wait >= 0)
-		lh_wait_bell(&board, 0);        /* rings from here on wake us */
 	for (;;) {
 		if ((got = claim_once()))
 			break;

@@ -12,6 +12,8 @@
 #                          $TRASH/hostI/board, the export's board/)
 #   on_host I cmd [arg...] run cmd as host I: hostname longhaul-hI,
 #                          LONGHAUL_BOARD on host I's mount
+#   host_spawn I cmd [arg...]  the same in the background; $HOST_PID is
+#                          cmd's own pid (to wait for, to look at)
 #   host_dir I             host I's mount point
 command -v sshfs >/dev/null 2>&1 || skip_all "sshfs is missing (Debian: sshfs)"
 HOSTS_FUSERMOUNT=$(command -v fusermount3 || command -v fusermount) ||
@@ -54,4 +56,11 @@ on_host() {
 	h=$1
 	shift
 	LONGHAUL_BOARD=$TRASH/host$h/board $HOSTS_UNSHARE sh -c 'hostname "$0" && exec "$@"' "longhaul-h$h" "$@"
+}
+
+host_spawn() {
+	h=$1
+	shift
+	(LONGHAUL_BOARD=$TRASH/host$h/board exec $HOSTS_UNSHARE sh -c 'hostname "$0" && exec "$@"' "longhaul-h$h" "$@") &
+	HOST_PID=$!
 }
