@@ -37,7 +37,7 @@ seen() {
 }
 mtime_fd() { python3 -c 'import os, sys; print(os.fstat(os.open(sys.argv[1], os.O_RDONLY)).st_mtime_ns)' "$1"; }
 k=0
-fresh() { k=$((k + 1)); D=$A/d$k E=$B/d$k; mkdir "$D"; ls "$E" >/dev/null; }
+fresh() { k=$((k + 1)); D=$A/d$k E=$B/d$k; mkdir "$D"; }
 
 echo "sshfs $(sshfs --version 2>&1 | sed -n 's/^SSHFS version //p'), default options; A changes, B looks"
 fresh; echo 1 >"$D/f"; stat "$E/f" >/dev/null; rm "$D/f"
@@ -56,7 +56,7 @@ fresh; cat "$E/n" >/dev/null 2>&1; echo 1 >"$D/n"
 seen "open() of a new name (looked up before: absent)" 'cat "$E/n" >/dev/null 2>&1'
 fresh; echo 1 >"$D/h"; ls "$E" >/dev/null; rm "$D/h"
 seen "readdir() after a remove" '! ls "$E" | grep -qx h'
-fresh; echo 1 >"$D/n"
+fresh; ls "$E" >/dev/null; echo 1 >"$D/n"
 seen "readdir() after a create" 'ls "$E" | grep -qx n'
 fresh; echo 1 >"$D/w.x"; ls "$E" >/dev/null; mv "$D/w.x" "$D/a.x"
 seen "readdir() after a rename" 'ls "$E" | grep -qx a.x'
@@ -72,7 +72,7 @@ if command -v python3 >/dev/null 2>&1; then
 fi
 fresh; echo 1 >"$D/s"; stat "$E/s" >/dev/null; s0=$(stat -c %s "$E/s"); echo more >>"$D/s"
 seen "stat() size of a file appended to" '[ "$(stat -c %s "$E/s")" != "$s0" ]'
-fresh; echo 1 >"$D/n"; : >"$E/own"
+fresh; ls "$E" >/dev/null; echo 1 >"$D/n"; : >"$E/own"
 seen "readdir() after a create, B created a name there since" 'ls "$E" | grep -qx n'
 fresh; echo 1 >"$D/h"; ls "$E" >/dev/null; rm "$D/h"; : >"$E/own"
 seen "readdir() after a remove, B created a name there since" '! ls "$E" | grep -qx h'
