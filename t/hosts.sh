@@ -11,7 +11,10 @@
 #   start_hosts N          mount $TRASH/hostI for I in 1..N (board at
 #                          $TRASH/hostI/board, the export's board/)
 #   on_host I cmd [arg...] run cmd as host I: hostname longhaul-hI,
-#                          LONGHAUL_BOARD on host I's mount
+#                          LONGHAUL_BOARD on host I's mount ($HOSTS_BOARD,
+#                          default board, below the export; a new name for
+#                          a new board, since a mount's cache may still
+#                          show a removed one)
 #   host_spawn I cmd [arg...]  the same in the background; $HOST_PID is
 #                          cmd's own pid (to wait for, to look at)
 #   host_dir I             host I's mount point
@@ -55,12 +58,12 @@ start_hosts() {
 on_host() {
 	h=$1
 	shift
-	LONGHAUL_BOARD=$TRASH/host$h/board $HOSTS_UNSHARE sh -c 'hostname "$0" && exec "$@"' "longhaul-h$h" "$@"
+	LONGHAUL_BOARD=$TRASH/host$h/${HOSTS_BOARD:-board} $HOSTS_UNSHARE sh -c 'hostname "$0" && exec "$@"' "longhaul-h$h" "$@"
 }
 
 host_spawn() {
 	h=$1
 	shift
-	(LONGHAUL_BOARD=$TRASH/host$h/board exec $HOSTS_UNSHARE sh -c 'hostname "$0" && exec "$@"' "longhaul-h$h" "$@") &
+	(LONGHAUL_BOARD=$TRASH/host$h/${HOSTS_BOARD:-board} exec $HOSTS_UNSHARE sh -c 'hostname "$0" && exec "$@"' "longhaul-h$h" "$@") &
 	HOST_PID=$!
 }

@@ -61,8 +61,12 @@ wait_for 10 '[ -s "$TRASH/port" ]' || die "llm-mock did not start"
 export LONGHAUL_MODEL=openai:mock OPENAI_BASE_URL=http://127.0.0.1:$(cat "$TRASH/port")/v1
 
 # setup local|hosts: the board's path on each host, the remote
+# (a new board each time: a mount's cache may still show a removed one)
+setups=0
 setup() {
-	rm -rf "$TRASH/local" "$HOSTS_EXPORT/board" "$HOSTS_EXPORT/remote.git"
+	setups=$((setups + 1))
+	HOSTS_BOARD=board.$setups
+	rm -rf "$TRASH/local"
 	if [ "$1" = local ]; then
 		mkdir -p "$TRASH/local"
 		base=$TRASH/local
@@ -79,7 +83,8 @@ setup() {
 	rm -rf "$TRASH/seed"
 	git init -q -b main "$TRASH/seed"
 	(cd "$TRASH/seed" && echo start >README && git add . && git commit -qm start)
-	git clone -q --bare "$TRASH/seed" "$base/remote.git"
+	remote=$base/remote.$setups.git
+	git clone -q --bare "$TRASH/seed" "$remote"
 }
 
 cat >"$TRASH/claimant.sh" <<'EOF'
@@ -120,14 +125,14 @@ bench_landed() {
 	k=0 pids=
 	for h in $hostlist; do
 		k=$((k + 1))
-		LONGHAUL_AGENT=bench$k spawn "$h" longhaul-worker -w 3 -R "$base/remote.git" \
+		LONGHAUL_AGENT=bench$k spawn "$h" longhaul-worker -w 3 -R "$remote" \
 			-W "$TRASH/work.$1.$k" >/dev/null 2>>"$TRASH/workers.$1.err"
 	done
 	for p in $pids; do wait "$p"; done
 	ms=$(( $(now_ms) - t0 - 3000 ))
 	done=$(run 1 task-ls -s done | wc -l)
 	[ "$done" -eq "$tasks" ] || die "$1: $done of $tasks tasks done (see $TRASH/workers.$1.err)"
-	n=$(git --git-dir="$base/remote.git" log --format='%(trailers:key=Longhaul-Task,valueonly)' main |
+	n=$(git --git-dir="$remote" log --format='%(trailers:key=Longhaul-Task,valueonly)' main |
 		grep . | sort | uniq -c | awk '$1 == 1' | wc -l)
 	[ "$n" -eq "$tasks" ] || die "$1: $n of $tasks tasks on the branch exactly once"
 	echo "$tasks $ms" | awk '{ printf "%.0f", $1 / ($2 / 3600000) }'
@@ -135,13 +140,13 @@ bench_landed() {
 
 # handover FROM TO: milliseconds from a give on FROM to the take on TO
 handover() {
-	q=$HOSTS_EXPORT/board/turns/bench
+	q=$HOSTS_EXPORT/$HOSTS_BOARD/turns/bench
 	held=$(LONGHAUL_PID=$$ on_host "$1" board-turn take bench) || die "cannot take a turn"
 	rm -f "$TRASH/took"
 	LONGHAUL_PID=$$ on_host "$2" board-turn take bench >"$TRASH/took" &
 	taker=$!
 	wait_for 20 'ls "$q" | grep -q "^w\."' || die "no waiter"
-	on_host "$2" stat "$(host_dir "$2")/board/turns/bench/$held" >/dev/null
+	on_host "$2" stat "$(host_dir "$2")/$HOSTS_BOARD/turns/bench/$held" >/dev/null
 	on_host "$1" board-turn give bench "$held"
 	t0=$(now_ms)
 	wait_for 60 '[ -s "$TRASH/took" ]' || die "the turn was never taken"
