@@ -15,6 +15,10 @@
  * renames itself admitted and lists again: if more than N are admitted it
  * steps back and retries after a growing random pause. The last of any
  * set of racing admissions to list sees all of them, so the limit holds.
+ * On a network filesystem that takes a listing fresh from the server
+ * right after the lister's own change to the directory: sshfs drops its
+ * cached listing of a directory it changed, NFS sees the directory's
+ * change attribute move (measured in doc/cluster.md).
  *
  * No entry can block a queue for good, and there is no lock: an entry
  * whose PID is dead on this host is removed at once, and any entry not
@@ -30,7 +34,10 @@
  * Waiting: inotify on the entry just ahead (with a limit of one) or on the
  * directory, so a turn passes on at once on one machine; and polling,
  * which sees other NFS clients and dead holders: the next in line polls
- * often, those further back less.
+ * often, those further back less. Each look judges the entries by open(),
+ * which a client's cache does not answer (see alive()), so a turn given
+ * back on another host is seen within one poll, not after the attribute
+ * cache's time.
  */
 #include <dirent.h>
 #include <errno.h>
