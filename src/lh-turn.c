@@ -18,7 +18,7 @@
  * On a network filesystem that takes a listing fresh from the server
  * right after the lister's own change to the directory: sshfs drops its
  * cached listing of a directory it changed, NFS sees the directory's
- * change attribute move (measured in doc/cluster.md).
+ * change attribute move (measured for sshfs in doc/cluster.md).
  *
  * No entry can block a queue for good, and there is no lock: an entry
  * whose PID is dead on this host is removed at once, and any entry not
