@@ -228,18 +228,19 @@ claim_once(int *error)
 static json_t *
 claim_news(void)
 {
-	const char *p = lh_bell_news(), *nl, *id;
-	char line[PATH_MAX], hint[PATH_MAX];
+	const char *p = lh_bell_news(), *nl, *name;
+	char line[PATH_MAX], hint[PATH_MAX], id[LH_ID_MAX + 1];
 	json_t *got = NULL;
+	int n;
 
 	for (; *p && !got; p = *nl ? nl + 1 : nl) {
 		nl = p + strcspn(p, "\n");
 		snprintf(line, sizeof line, "%.*s", (int)(nl - p), p);
-		if (!(id = strrchr(line, '/')) || lh_id_check(++id) ||
+		if (!(name = strrchr(line, '/')) || lh_hint_parse(++name, id, sizeof id, &n) != 0 ||
 		    (want_kind && strncmp(line + 6, want_kind, strlen(want_kind))))
 			continue;
 		lh_path(hint, sizeof hint, "%s/%s", board.dir, line);
-		try_claim(hint, id, &got);
+		try_claim(hint, name, &got);
 	}
 	return got;
 }
