@@ -164,22 +164,25 @@ static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct call *c = arg;
-	size_t len = size * n;
+	size_t len = size * n, take;
 
 	c->last_byte = lh_monotonic();
+	take = len < c->max_reply - c->received ? len : c->max_reply - c->received;
 	/* streamed or not, a reply has a size limit: an endless stream is
-	 * never idle, and one endless line would never be parsed */
-	if (len > c->max_reply - c->received) {
-		llm_set_error(c, 0, "reply larger than %zu bytes (LONGHAUL_MAX_REPLY_BYTES)", c->max_reply);
-		c->fatal = 1;
-		return 0;
-	}
-	c->received += len;
+	 * never idle, and one endless line would never be parsed. What came
+	 * within the limit is used: a partial reply is kept. */
+	c->received += take;
 	if (c->http_status == 200 && c->streaming) {
-		llm_sse_feed(c, p, len);
+		llm_sse_feed(c, p, take);
 		llm_flush_text(c);
 	} else
-		llm_buf_add(&c->body, p, len);
+		llm_buf_add(&c->body, p, take);
+	if (take < len && !c->err[0]) {
+		llm_set_error(c, 0, "reply larger than %zu bytes (LONGHAUL_MAX_REPLY_BYTES)", c->max_reply);
+		c->fatal = 1;
+	}
+	if (take < len)
+		return 0;
 	/* stop reading once the call failed mid-stream */
 	return c->err[0] && c->streaming ? 0 : len;
 }

@@ -914,6 +914,29 @@ out:
 		write_all(fd, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"\n\n", 44);
 }
 
+/* A reply given byte for byte: "raw" (repeated "repeat" times, at most
+ * MOCK_MAX_TEXT bytes in all) after a 200 of "content_type" (default
+ * text/event-stream), to script what the rules cannot say otherwise:
+ * malformed streams, endless lines, numbers out of range. */
+static void
+send_raw(int fd, json_t *reply)
+{
+	const char *raw = json_string_value(json_object_get(reply, "raw"));
+	const char *ctype = json_string_value(json_object_get(reply, "content_type"));
+	size_t n = json_string_length(json_object_get(reply, "raw"));
+	json_int_t repeat = json_integer_value(json_object_get(reply, "repeat")), i;
+
+	if (repeat < 1)
+		repeat = 1;
+	if (n && (size_t)repeat > MOCK_MAX_TEXT / n)
+		repeat = MOCK_MAX_TEXT / n;
+	if (send_head(fd, 200, ctype ? ctype : "text/event-stream", -1, NULL) != 0)
+		return;
+	for (i = 0; i < repeat; i++)
+		if (write_all(fd, raw, n) != 0)
+			return;
+}
+
 static void *
 serve(void *arg)
 {
@@ -995,6 +1018,10 @@ serve(void *arg)
 	}
 	if (fault && !strcmp(fault, "slow_first_byte"))
 		linger_ms(c->fd, r->fault_ms > 0 ? r->fault_ms : 5000);
+	if (json_is_string(json_object_get(reply, "raw"))) {
+		send_raw(c->fd, reply);
+		goto logit;
+	}
 	build_reply(&rp, reply, rq.body, rq.bodylen, r);
 	if (rq.stream) {
 		struct events ev = { 0 };
