@@ -40,8 +40,13 @@ expect_match "said so" 'impossible usage in the reply: prompt_tokens is -9223372
 if [ "$(last_log '.input_tokens >= 0 and .cache_read_tokens >= 0')" = true ]; then
 	ok "no negative count logged"; else not_ok "no negative count logged"; diag "$(tail -n 1 "$log")"; fi
 
-# the budget sees what the lying server's calls may have cost
-LONGHAUL_BUDGET_TOKENS=500 expect_code 5 "budget spent after impossible usage" -- llm-call -m openai:fine hi
+# the budget sees what a lying server's call may have cost, not less
+rm -rf "$TRASH/state/usage"
+mkdir "$TRASH/share"
+echo '{"openai:negative": {"input": 1, "output": 1}, "openai:fine": {"input": 1, "output": 1}}' >"$TRASH/share/prices.json"
+LONGHAUL_SHARE=$TRASH/share llm-call -M 100 -m openai:negative hi >/dev/null 2>&1
+LONGHAUL_SHARE=$TRASH/share LONGHAUL_BUDGET_USD=0.0001 \
+	expect_code 5 "budget spent after negative usage" -- llm-call -m openai:fine hi
 
 rm -rf "$TRASH/state/usage"
 expect_code 1 "tool call index 2147483647: a malformed reply" -- llm-call -j -m openai:index hi
