@@ -185,6 +185,7 @@ rule_parse(struct rule *r, const char *line, size_t len, int lineno, char *err, 
 	    rule_number(j, "delay_ms", 0, 3600000, 0, &r->delay_ms, err, errsize) < 0 ||
 	    rule_number(j, "fault_ms", 0, 3600000, 0, &r->fault_ms, err, errsize) < 0 ||
 	    rule_number(j, "chunk", 0, 1 << 30, 16, &r->chunk, err, errsize) < 0 ||
+	    rule_number(j, "chunk_delay_ms", 0, 3600000, 0, &x, err, errsize) < 0 ||
 	    rule_number(r->reply, "repeat", 0, MOCK_MAX_TEXT, 1, &x, err, errsize) < 0)
 		goto bad;
 	/* usage is scripted as is, negative or absurd (to test clients),
