@@ -1203,6 +1203,15 @@ on_signal(int sig)
 	raise(sig);
 }
 
+/* A count limit as a long: a number too big for one (1e300 in a task
+ * record, "inf" in an option) is as good as no limit, not a cast that C
+ * leaves undefined. */
+static long
+whole(double v)
+{
+	return v >= 1e15 ? 1000000000000000L : v < 0 ? -1 : (long)v;
+}
+
 static void
 parse_number(const char *s, double *d, long *l)
 {
@@ -1216,7 +1225,7 @@ parse_number(const char *s, double *d, long *l)
 	if (d)
 		*d = v;
 	if (l)
-		*l = (long)v;
+		*l = whole(v);
 }
 
 static void
@@ -1240,9 +1249,9 @@ from_task(void)
 		return;
 	limits = json_object_get(task, "limits");
 	if (max_steps < 0 && json_is_number(v = json_object_get(limits, "steps")))
-		max_steps = (long)json_number_value(v);
+		max_steps = whole(json_number_value(v));
 	if (max_seconds < 0 && json_is_number(v = json_object_get(limits, "seconds")))
-		max_seconds = (long)json_number_value(v);
+		max_seconds = whole(json_number_value(v));
 	if (max_tokens < 0 && json_is_number(v = json_object_get(limits, "tokens")))
 		max_tokens = json_number_value(v);
 	if (max_usd < 0 && json_is_number(v = json_object_get(limits, "usd")))

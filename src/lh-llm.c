@@ -459,13 +459,14 @@ lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response
 		free_call(&c);
 		return fail_early(response, LH_LLM_BUDGET, err);
 	}
-	max_attempts = opt->max_attempts > 0 ? opt->max_attempts : (int)llm_env_number("LONGHAUL_LLM_ATTEMPTS", 6);
+	max_attempts = opt->max_attempts > 0 ? opt->max_attempts : (int)fmin(llm_env_number("LONGHAUL_LLM_ATTEMPTS", 6), 1000);
 	if (max_attempts < 1)
 		max_attempts = 1;
 	deadline_s = opt->deadline > 0 ? opt->deadline : llm_env_number("LONGHAUL_DEADLINE", 0);
 	c.deadline = deadline_s > 0 ? started + deadline_s : 0;
 	idle = opt->idle_timeout > 0 ? opt->idle_timeout : llm_env_number("LONGHAUL_IDLE_TIMEOUT", 120);
-	limit = (int)llm_env_number("LONGHAUL_IN_FLIGHT", json_integer_value(json_object_get(c.config, "in_flight")));
+	limit = (int)fmax(-1, fmin(1e6, llm_env_number("LONGHAUL_IN_FLIGHT",
+	    json_integer_value(json_object_get(c.config, "in_flight")))));
 
 	max_tokens = json_integer_value(json_object_get(request, "max_tokens"));
 	if (max_tokens <= 0)
