@@ -1113,8 +1113,12 @@ start(void)
 
 	if (!task_path)
 		lh_die(USAGE, "%s: empty transcript: give the task with -t", transcript_path);
-	if (!(task = json_load_file(task_path, 0, &jerr)) || !json_is_object(task))
-		lh_die(USAGE, "%s: %s", task_path, task ? "not a JSON object" : jerr.text);
+	if (!(task = json_load_file(task_path, 0, &jerr)) || !json_is_object(task)) {
+		const char *why = task ? "not a JSON object" : jerr.text;
+
+		json_decref(task);
+		lh_die(USAGE, "%s: %s", task_path, why);
+	}
 	if (!prompt_path) {
 		lh_path(path, sizeof path, "%s/prompts/%s.md", share && *share ? share : LH_SHAREDIR, role);
 		prompt_path = path;
