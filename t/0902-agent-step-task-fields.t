@@ -3,7 +3,8 @@
 # write: agent-step builds the first message from any id, title, body
 # and verification commands, however long, without sizing a buffer from
 # some of them only; and limits too big for a count (1e300 steps) are no
-# limit, not a cast C leaves undefined (which CI's UBSan run catches).
+# limit, not a cast C leaves undefined (caught under
+# -fsanitize=float-cast-overflow, which gcc's undefined group leaves out).
 . "$(dirname "$0")/lib.sh"
 LONGHAUL_STATE=$TRASH/state
 export LONGHAUL_STATE
