@@ -31,12 +31,13 @@ args_string(json_t *call)
 	json_t *a = json_object_get(call, "arguments");
 	char *s;
 
-	if (!a && (a = json_object_get(call, "arguments_raw")))
+	if (!a && json_is_string(a = json_object_get(call, "arguments_raw")))
 		return json_incref(a);
-	s = json_dumps(a ? a : json_object(), JSON_COMPACT | JSON_ENCODE_ANY);
-	a = json_string(s ? s : "{}");
+	if (!a || !(s = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY)))
+		return json_string("{}");
+	a = json_string(s);
 	free(s);
-	return a;
+	return a ? a : json_string("{}");
 }
 
 static const char *
@@ -147,12 +148,12 @@ llm_anthropic_request(struct call *c, json_t *rq, long max_tokens, const char *s
 			json_array_foreach(json_object_get(m, "tool_calls"), k, t) {
 				json_t *a = json_object_get(t, "arguments");
 
-				json_array_append_new(blocks, json_pack("{s:s,s:s,s:s,s:O}", "type", "tool_use",
+				json_array_append_new(blocks, json_pack("{s:s,s:s,s:s,s:o}", "type", "tool_use",
 				    "id", json_string_value(json_object_get(t, "id")) ?
 				    json_string_value(json_object_get(t, "id")) : "",
 				    "name", json_string_value(json_object_get(t, "name")) ?
 				    json_string_value(json_object_get(t, "name")) : "",
-				    "input", json_is_object(a) ? a : json_object()));
+				    "input", json_is_object(a) ? json_incref(a) : json_object()));
 			}
 			if (!json_array_size(blocks))
 				json_array_append_new(blocks, json_pack("{s:s,s:s}", "type", "text", "text", "..."));
@@ -194,17 +195,26 @@ llm_anthropic_request(struct call *c, json_t *rq, long max_tokens, const char *s
 
 /* ---- replies ---- */
 
+/* The tool call at a server-given index (OpenAI's "index", Anthropic's
+ * content block index): in [0, LLM_MAX_TOOL_CALLS), else the reply is
+ * malformed and NULL. */
 static struct tool *
-tool_at(struct call *c, int index)
+tool_at(struct call *c, json_int_t index)
 {
 	size_t i;
 
+	if (index < 0 || index >= LLM_MAX_TOOL_CALLS) {
+		if (!c->err[0])
+			llm_set_error(c, 1, "malformed reply: tool call index %lld out of range (0 to %d)",
+			    (long long)index, LLM_MAX_TOOL_CALLS - 1);
+		return NULL;
+	}
 	for (i = 0; i < c->ntools; i++)
 		if (c->tools[i].index == index)
 			return &c->tools[i];
 	c->tools = lh_realloc(c->tools, (c->ntools + 1) * sizeof *c->tools);
 	memset(&c->tools[c->ntools], 0, sizeof *c->tools);
-	c->tools[c->ntools].index = index;
+	c->tools[c->ntools].index = (int)index;
 	return &c->tools[c->ntools++];
 }
 
@@ -244,33 +254,62 @@ set_stop(struct call *c, const char *reason)
 	snprintf(c->stop, sizeof c->stop, "%s", s);
 }
 
+/* A token count from the server: absent (or null) is 0; anything but an
+ * integer in [0, LLM_MAX_USAGE] is not believed: the first such field is
+ * kept in c->usage_bad, and the call ends with a permanent error whose
+ * usage is counted conservatively (lh_llm_call). */
+static json_int_t
+usage_count(struct call *c, json_t *u, const char *key)
+{
+	json_t *v = json_object_get(u, key);
+	char *s;
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= LLM_MAX_USAGE)
+		return json_integer_value(v);
+	if (!c->usage_bad[0]) {
+		s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		snprintf(c->usage_bad, sizeof c->usage_bad, "%s is %.40s", key, s ? s : "?");
+		free(s);
+	}
+	return 0;
+}
+
 static void
 openai_usage(struct call *c, json_t *u)
 {
-	json_int_t prompt = json_integer_value(json_object_get(u, "prompt_tokens"));
-	json_int_t cached = json_integer_value(json_object_get(json_object_get(u, "prompt_tokens_details"), "cached_tokens"));
+	json_int_t prompt, cached;
 
 	if (!json_is_object(u))
 		return;
+	prompt = usage_count(c, u, "prompt_tokens");
+	cached = usage_count(c, json_object_get(u, "prompt_tokens_details"), "cached_tokens");
+	if (cached > prompt) {
+		if (!c->usage_bad[0])
+			snprintf(c->usage_bad, sizeof c->usage_bad, "cached_tokens %lld exceeds prompt_tokens %lld",
+			    (long long)cached, (long long)prompt);
+		cached = prompt;
+	}
 	/* a running total on some servers: keep the last, never sum */
 	c->input = prompt - cached;
 	c->cache_read = cached;
-	c->output = json_integer_value(json_object_get(u, "completion_tokens"));
+	c->output = usage_count(c, u, "completion_tokens");
 }
 
 static void
 anthropic_usage(struct call *c, json_t *u)
 {
-	json_t *v;
-
-	if ((v = json_object_get(u, "input_tokens")))
-		c->input = json_integer_value(v);
-	if ((v = json_object_get(u, "output_tokens")))
-		c->output = json_integer_value(v);
-	if ((v = json_object_get(u, "cache_read_input_tokens")))
-		c->cache_read = json_integer_value(v);
-	if ((v = json_object_get(u, "cache_creation_input_tokens")))
-		c->cache_write = json_integer_value(v);
+	if (!json_is_object(u))
+		return;
+	if (json_object_get(u, "input_tokens"))
+		c->input = usage_count(c, u, "input_tokens");
+	if (json_object_get(u, "output_tokens"))
+		c->output = usage_count(c, u, "output_tokens");
+	if (json_object_get(u, "cache_read_input_tokens"))
+		c->cache_read = usage_count(c, u, "cache_read_input_tokens");
+	if (json_object_get(u, "cache_creation_input_tokens"))
+		c->cache_write = usage_count(c, u, "cache_creation_input_tokens");
 }
 
 /* An error object in a 200 reply: overloaded or rate limits are worth a
@@ -312,16 +351,17 @@ openai_chunk(struct call *c, json_t *j)
 		json_t *ix = json_object_get(t, "index");
 		const char *id = json_string_value(json_object_get(t, "id"));
 		struct tool *tl;
-		int index;
+		json_int_t index;
 
 		/* servers that omit index: a new id starts a new call */
 		if (json_is_integer(ix))
 			index = json_integer_value(ix);
 		else if (id || !c->ntools)
-			index = c->ntools ? c->tools[c->ntools - 1].index + 1 : 0;
+			index = c->ntools ? (json_int_t)c->tools[c->ntools - 1].index + 1 : 0;
 		else
 			index = c->tools[c->ntools - 1].index;
-		tl = tool_at(c, index);
+		if (!(tl = tool_at(c, index)))
+			return;
 		c->content_seen = 1;
 		if (id && !tl->id.len)
 			llm_buf_add(&tl->id, id, strlen(id));
@@ -352,7 +392,8 @@ anthropic_event(struct call *c, json_t *j)
 		b = json_object_get(j, "content_block");
 		if (!strcmp(json_string_value(json_object_get(b, "type")) ?
 		    json_string_value(json_object_get(b, "type")) : "", "tool_use")) {
-			t = tool_at(c, json_integer_value(json_object_get(j, "index")));
+			if (!(t = tool_at(c, json_integer_value(json_object_get(j, "index")))))
+				return;
 			c->content_seen = 1;
 			if ((s = json_string_value(json_object_get(b, "id"))))
 				llm_buf_add(&t->id, s, strlen(s));
@@ -367,7 +408,8 @@ anthropic_event(struct call *c, json_t *j)
 			    json_string_value(json_object_get(d, "text")) : "",
 			    json_string_length(json_object_get(d, "text")));
 		else if (s && !strcmp(s, "input_json_delta")) {
-			t = tool_at(c, json_integer_value(json_object_get(j, "index")));
+			if (!(t = tool_at(c, json_integer_value(json_object_get(j, "index")))))
+				return;
 			s = json_string_value(json_object_get(d, "partial_json"));
 			if (s)
 				llm_buf_add(&t->args, s, strlen(s));
@@ -505,6 +547,8 @@ llm_parse_body(struct call *c)
 			struct tool *tl = tool_at(c, i);
 			json_t *f = json_object_get(t, "function");
 
+			if (!tl)
+				break;
 			if ((s = json_string_value(json_object_get(t, "id"))))
 				llm_buf_add(&tl->id, s, strlen(s));
 			if ((s = json_string_value(json_object_get(f, "name"))))
@@ -514,7 +558,8 @@ llm_parse_body(struct call *c)
 			else if (json_object_get(f, "arguments")) {
 				char *a = json_dumps(json_object_get(f, "arguments"), JSON_COMPACT | JSON_ENCODE_ANY);
 
-				llm_buf_add(&tl->args, a, strlen(a));
+				if (a)
+					llm_buf_add(&tl->args, a, strlen(a));
 				free(a);
 			}
 		}
@@ -534,15 +579,19 @@ llm_parse_body(struct call *c)
 				    json_string_length(json_object_get(t, "text")));
 			else if (s && !strcmp(s, "tool_use")) {
 				struct tool *tl = tool_at(c, i);
-				char *a = json_dumps(json_object_get(t, "input") ? json_object_get(t, "input") :
-				    json_object(), JSON_COMPACT | JSON_ENCODE_ANY);
+				json_t *in = json_object_get(t, "input");
+				char *a;
 
+				if (!tl)
+					break;
 				if ((s = json_string_value(json_object_get(t, "id"))))
 					llm_buf_add(&tl->id, s, strlen(s));
 				if ((s = json_string_value(json_object_get(t, "name"))))
 					llm_buf_add(&tl->name, s, strlen(s));
-				llm_buf_add(&tl->args, a, strlen(a));
-				free(a);
+				if (in && (a = json_dumps(in, JSON_COMPACT | JSON_ENCODE_ANY))) {
+					llm_buf_add(&tl->args, a, strlen(a));
+					free(a);
+				}
 			}
 		}
 		set_stop(c, json_string_value(json_object_get(j, "stop_reason")));

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
@@ -49,6 +50,10 @@ struct rule {
 	int lineno;
 };
 
+/* what a rule may ask for: a reply's text (repeat included), usage */
+#define MOCK_MAX_TEXT (64L << 20)
+#define MOCK_MAX_USAGE 1000000000000000L
+
 struct conn {
 	int fd;
 };
@@ -68,62 +73,162 @@ usage(void)
 	exit(2);
 }
 
-static const char **
-string_list(json_t *v, size_t *n, const char *what, int lineno)
+/* The parts of a rule from outside (the rules file) are checked here,
+ * each error a message and nothing half-made: a harness (t/fuzz) and
+ * load_rules share it. */
+#define RULE_ERROR(...) (snprintf(err, errsize, __VA_ARGS__), -1)
+
+static int
+string_list(json_t *v, const char ***list, size_t *n, const char *what, char *err, size_t errsize)
 {
-	const char **list;
 	size_t i;
 
 	*n = 0;
+	*list = NULL;
 	if (!v)
-		return NULL;
+		return 0;
 	if (json_is_string(v)) {
-		list = lh_malloc(sizeof *list);
-		list[0] = json_string_value(v);
+		*list = lh_malloc(sizeof **list);
+		(*list)[0] = json_string_value(v);
 		*n = 1;
-		return list;
+		return 0;
 	}
 	if (!json_is_array(v))
-		lh_die(2, "rules line %d: %s: not a string or a list", lineno, what);
-	list = lh_malloc((json_array_size(v) + 1) * sizeof *list);
-	for (i = 0; i < json_array_size(v); i++) {
+		return RULE_ERROR("%s: not a string or a list", what);
+	for (i = 0; i < json_array_size(v); i++)
 		if (!json_is_string(json_array_get(v, i)))
-			lh_die(2, "rules line %d: %s: not a string", lineno, what);
-		list[i] = json_string_value(json_array_get(v, i));
-	}
+			return RULE_ERROR("%s: not a string", what);
+	*list = lh_malloc((json_array_size(v) + 1) * sizeof **list);
+	for (i = 0; i < json_array_size(v); i++)
+		(*list)[i] = json_string_value(json_array_get(v, i));
 	*n = i;
-	return list;
+	return 0;
 }
 
-static void
-compile(regex_t *re, json_t *v, const char *what, int lineno)
+static int
+compile(regex_t *re, json_t *v, const char *what, char *err, size_t errsize)
 {
 	char msg[200];
 	int e;
 
 	if (!json_is_string(v))
-		lh_die(2, "rules line %d: %s: not a string", lineno, what);
+		return RULE_ERROR("%s: not a string", what);
 	if ((e = regcomp(re, json_string_value(v), REG_EXTENDED))) {
 		regerror(e, re, msg, sizeof msg);
-		lh_die(2, "rules line %d: %s: %s", lineno, what, msg);
+		return RULE_ERROR("%s: %s", what, msg);
 	}
+	return 0;
+}
+
+static void
+rule_free(struct rule *r)
+{
+	free(r->contains);
+	free(r->not_contains);
+	if (r->has_regex)
+		regfree(&r->regex);
+	if (r->has_capture)
+		regfree(&r->capture);
+	json_decref(r->json);
+	memset(r, 0, sizeof *r);
+}
+
+/* A number of the rule: an integer in [lo, hi], or dflt when absent. */
+static int
+rule_number(json_t *j, const char *key, long lo, long hi, long dflt, long *out, char *err, size_t errsize)
+{
+	json_t *v = json_object_get(j, key);
+
+	*out = dflt;
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return RULE_ERROR("%s: not an integer from %ld to %ld", key, lo, hi);
+	*out = (long)json_integer_value(v);
+	return 0;
+}
+
+/* One line of the rules file into r: 0, or -1 with the reason. */
+static int
+rule_parse(struct rule *r, const char *line, size_t len, int lineno, char *err, size_t errsize)
+{
+	json_error_t jerr;
+	json_t *j, *m, *v, *u;
+	long x;
+
+	memset(r, 0, sizeof *r);
+	r->lineno = lineno;
+	if (!(j = json_loadb(line, len, 0, &jerr)))
+		return RULE_ERROR("%s", jerr.text);
+	r->json = j;
+	if (!json_is_object(j) && RULE_ERROR("not an object"))
+		goto bad;
+	r->reply = json_object_get(j, "reply");
+	m = json_object_get(j, "match");
+	if (m && !json_is_object(m) && RULE_ERROR("match: not an object"))
+		goto bad;
+	if (string_list(json_object_get(m, "contains"), &r->contains, &r->ncontains, "contains", err, errsize) < 0 ||
+	    string_list(json_object_get(m, "not_contains"), &r->not_contains, &r->nnot_contains, "not_contains", err, errsize) < 0)
+		goto bad;
+	if ((v = json_object_get(m, "regex"))) {
+		if (compile(&r->regex, v, "regex", err, errsize) < 0)
+			goto bad;
+		r->has_regex = 1;
+	}
+	if ((v = json_object_get(j, "capture"))) {
+		if (compile(&r->capture, v, "capture", err, errsize) < 0)
+			goto bad;
+		r->has_capture = 1;
+	}
+	if (rule_number(m, "turn", 0, 1000000, 0, &r->turn, err, errsize) < 0 ||
+	    rule_number(j, "times", -1, LONG_MAX, -1, &r->times, err, errsize) < 0 ||
+	    rule_number(j, "delay_ms", 0, 3600000, 0, &r->delay_ms, err, errsize) < 0 ||
+	    rule_number(j, "fault_ms", 0, 3600000, 0, &r->fault_ms, err, errsize) < 0 ||
+	    rule_number(j, "chunk", 0, 1 << 30, 16, &r->chunk, err, errsize) < 0 ||
+	    rule_number(j, "chunk_delay_ms", 0, 3600000, 0, &x, err, errsize) < 0 ||
+	    rule_number(r->reply, "repeat", 0, MOCK_MAX_TEXT, 1, &x, err, errsize) < 0)
+		goto bad;
+	/* usage is scripted as is, negative or absurd (to test clients),
+	 * but within what sums of it can hold */
+	u = json_object_get(r->reply, "usage");
+	if ((rule_number(u, "input_tokens", -MOCK_MAX_USAGE, MOCK_MAX_USAGE, 0, &x, err, errsize) < 0 ||
+	    rule_number(u, "output_tokens", -MOCK_MAX_USAGE, MOCK_MAX_USAGE, 0, &x, err, errsize) < 0 ||
+	    rule_number(u, "cache_read_tokens", -MOCK_MAX_USAGE, MOCK_MAX_USAGE, 0, &x, err, errsize) < 0 ||
+	    rule_number(u, "cache_write_tokens", -MOCK_MAX_USAGE, MOCK_MAX_USAGE, 0, &x, err, errsize) < 0))
+		goto bad;
+	if (r->chunk <= 0)
+		r->chunk = 16;
+	r->model = json_string_value(json_object_get(m, "model"));
+	r->api = json_string_value(json_object_get(m, "api"));
+	v = json_object_get(j, "retry_after");
+	r->retry_after = v ? json_number_value(v) : -1;
+	v = json_object_get(j, "fault");
+	if (v && json_is_integer(v)) {
+		char code[32];
+
+		snprintf(code, sizeof code, "%lld", (long long)json_integer_value(v));
+		json_object_set_new(j, "fault", json_string(code));
+		v = json_object_get(j, "fault");
+	}
+	r->fault = json_string_value(v);
+	return 0;
+bad:
+	rule_free(r);
+	return -1;
 }
 
 static void
 load_rules(const char *path)
 {
 	FILE *f;
-	char *line = NULL;
+	char *line = NULL, err[300];
 	size_t cap = 0;
 	ssize_t len;
 	int lineno = 0;
-	json_error_t jerr;
 
 	if (!(f = fopen(path, "r")))
 		lh_die_errno(2, "%s", path);
 	while ((len = getline(&line, &cap, f)) >= 0) {
-		struct rule *r;
-		json_t *j, *m, *v;
 		char *p = line;
 
 		lineno++;
@@ -131,48 +236,10 @@ load_rules(const char *path)
 			p++;
 		if (*p == '\n' || *p == 0 || *p == '#')
 			continue;
-		if (!(j = json_loads(p, 0, &jerr)) || !json_is_object(j))
-			lh_die(2, "%s:%d: %s", path, lineno, j ? "not an object" : jerr.text);
 		rules = lh_realloc(rules, (nrules + 1) * sizeof *rules);
-		r = &rules[nrules++];
-		memset(r, 0, sizeof *r);
-		r->json = j;
-		r->lineno = lineno;
-		r->reply = json_object_get(j, "reply");
-		m = json_object_get(j, "match");
-		if (m && !json_is_object(m))
-			lh_die(2, "%s:%d: match: not an object", path, lineno);
-		r->contains = string_list(json_object_get(m, "contains"), &r->ncontains, "contains", lineno);
-		r->not_contains = string_list(json_object_get(m, "not_contains"), &r->nnot_contains, "not_contains", lineno);
-		if ((v = json_object_get(m, "regex"))) {
-			compile(&r->regex, v, "regex", lineno);
-			r->has_regex = 1;
-		}
-		if ((v = json_object_get(j, "capture"))) {
-			compile(&r->capture, v, "capture", lineno);
-			r->has_capture = 1;
-		}
-		r->turn = json_integer_value(json_object_get(m, "turn"));
-		r->model = json_string_value(json_object_get(m, "model"));
-		r->api = json_string_value(json_object_get(m, "api"));
-		v = json_object_get(j, "times");
-		r->times = v ? (long)json_integer_value(v) : -1;
-		r->delay_ms = json_integer_value(json_object_get(j, "delay_ms"));
-		r->fault_ms = json_integer_value(json_object_get(j, "fault_ms"));
-		r->chunk = json_integer_value(json_object_get(j, "chunk"));
-		if (r->chunk <= 0)
-			r->chunk = 16;
-		v = json_object_get(j, "retry_after");
-		r->retry_after = v ? json_number_value(v) : -1;
-		v = json_object_get(j, "fault");
-		if (v && json_is_integer(v)) {
-			char code[16];
-
-			snprintf(code, sizeof code, "%lld", (long long)json_integer_value(v));
-			json_object_set_new(j, "fault", json_string(code));
-			v = json_object_get(j, "fault");
-		}
-		r->fault = json_string_value(v);
+		if (rule_parse(&rules[nrules], p, len - (p - line), lineno, err, sizeof err) < 0)
+			lh_die(2, "%s:%d: %s", path, lineno, err);
+		nrules++;
 	}
 	free(line);
 	fclose(f);
@@ -292,6 +359,10 @@ build_reply(struct reply *rp, json_t *reply, const char *body, size_t bodylen,
 	len = s ? strlen(s) : 0;
 	if (repeat < 1)
 		repeat = 1;
+	if (len && (size_t)repeat > MOCK_MAX_TEXT / len)
+		repeat = MOCK_MAX_TEXT / len;
+	if (len > MOCK_MAX_TEXT)
+		len = MOCK_MAX_TEXT;
 	cap = len * repeat + 1;
 	rp->text = lh_malloc(cap);
 	for (i = 0; i < (size_t)repeat; i++)
@@ -322,7 +393,9 @@ build_reply(struct reply *rp, json_t *reply, const char *body, size_t bodylen,
 		if (json_is_string(a))
 			rp->tool_args[i] = lh_strdup(json_string_value(a));
 		else
-			rp->tool_args[i] = json_dumps(a ? a : json_object(), JSON_COMPACT);
+			rp->tool_args[i] = a ? json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+		if (!rp->tool_args[i])
+			rp->tool_args[i] = lh_strdup("{}");
 		outlen += strlen(rp->tool_args[i]);
 	}
 	rp->stop = json_string_value(json_object_get(x, "stop"));
@@ -398,7 +471,9 @@ add_event(struct events *e, const char *name, json_t *data, int content)
 static json_t *
 chunk_string(const char *s, size_t off, size_t n)
 {
-	return json_stringn(s + off, n) ? json_stringn(s + off, n) : json_string("");
+	json_t *j = json_stringn(s + off, n);
+
+	return j ? j : json_string("");
 }
 
 /* Split s into pieces of about chunk bytes, never inside a UTF-8 char. */
@@ -840,6 +915,29 @@ out:
 		write_all(fd, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"\n\n", 44);
 }
 
+/* A reply given byte for byte: "raw" (repeated "repeat" times, at most
+ * MOCK_MAX_TEXT bytes in all) after a 200 of "content_type" (default
+ * text/event-stream), to script what the rules cannot say otherwise:
+ * malformed streams, endless lines, numbers out of range. */
+static void
+send_raw(int fd, json_t *reply)
+{
+	const char *raw = json_string_value(json_object_get(reply, "raw"));
+	const char *ctype = json_string_value(json_object_get(reply, "content_type"));
+	size_t n = json_string_length(json_object_get(reply, "raw"));
+	json_int_t repeat = json_integer_value(json_object_get(reply, "repeat")), i;
+
+	if (repeat < 1)
+		repeat = 1;
+	if (n && (size_t)repeat > MOCK_MAX_TEXT / n)
+		repeat = MOCK_MAX_TEXT / n;
+	if (send_head(fd, 200, ctype ? ctype : "text/event-stream", -1, NULL) != 0)
+		return;
+	for (i = 0; i < repeat; i++)
+		if (write_all(fd, raw, n) != 0)
+			return;
+}
+
 static void *
 serve(void *arg)
 {
@@ -941,6 +1039,10 @@ serve(void *arg)
 	}
 	if (fault && !strcmp(fault, "slow_first_byte"))
 		linger_ms(c->fd, r->fault_ms > 0 ? r->fault_ms : 5000);
+	if (json_is_string(json_object_get(reply, "raw"))) {
+		send_raw(c->fd, reply);
+		goto logit;
+	}
 	build_reply(&rp, reply, rq.body, rq.bodylen, r);
 	if (rq.stream) {
 		struct events ev = { 0 };
