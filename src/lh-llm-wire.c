@@ -208,6 +208,20 @@ tool_at(struct call *c, int index)
 	return &c->tools[c->ntools++];
 }
 
+/* the tool call of a block that started as a client tool_use, or NULL:
+ * the server's own tools (server_tool_use, web search) stream
+ * input_json_delta too, and are no call of ours */
+static struct tool *
+tool_started(struct call *c, int index)
+{
+	size_t i;
+
+	for (i = 0; i < c->ntools; i++)
+		if (c->tools[i].index == index)
+			return &c->tools[i];
+	return NULL;
+}
+
 static void
 add_text(struct call *c, const char *s, size_t n)
 {
@@ -292,7 +306,7 @@ error_in_reply(struct call *c, json_t *e)
 static void
 openai_chunk(struct call *c, json_t *j)
 {
-	json_t *ch = json_array_get(json_object_get(j, "choices"), 0), *d, *tc, *t, *f;
+	json_t *ch = json_array_get(json_object_get(j, "choices"), 0), *d, *tc, *t, *f, *u;
 	const char *s;
 	size_t i;
 
@@ -302,6 +316,8 @@ openai_chunk(struct call *c, json_t *j)
 	}
 	if (json_is_object(json_object_get(j, "usage")))
 		openai_usage(c, json_object_get(j, "usage"));
+	else if (json_is_object(u = json_object_get(json_object_get(j, "x_groq"), "usage")))
+		openai_usage(c, u);     /* Groq: the stream's usage under x_groq */
 	if (!ch)
 		return;
 	d = json_object_get(ch, "delta");
@@ -367,9 +383,9 @@ anthropic_event(struct call *c, json_t *j)
 			    json_string_value(json_object_get(d, "text")) : "",
 			    json_string_length(json_object_get(d, "text")));
 		else if (s && !strcmp(s, "input_json_delta")) {
-			t = tool_at(c, json_integer_value(json_object_get(j, "index")));
+			t = tool_started(c, json_integer_value(json_object_get(j, "index")));
 			s = json_string_value(json_object_get(d, "partial_json"));
-			if (s)
+			if (s && t)
 				llm_buf_add(&t->args, s, strlen(s));
 		}
 	} else if (!strcmp(type, "message_delta")) {
