@@ -894,6 +894,18 @@ allowed(const char *entry)
 	return 0;
 }
 
+/* NAME was passed to the engine with -e */
+static int
+passed(const char *name)
+{
+	size_t i, len = strlen(name);
+
+	for (i = 0; i < npass_env; i++)
+		if (!strncmp(pass_env[i], name, len) && (!pass_env[i][len] || pass_env[i][len] == '='))
+			return 1;
+	return 0;
+}
+
 /* hide a path that exists: a directory under an empty tmpfs, a file
  * under /dev/null */
 static void
@@ -1065,6 +1077,26 @@ finish(int status, const char *fmt, ...)
 	return status;
 }
 
+/* the last line of the CLI's stderr, to say why it failed */
+static const char *
+last_line(int fd, const char *path)
+{
+	static char line[400];
+	char *s, *e;
+	size_t n;
+
+	(void)fd;
+	if (!(s = lh_read_file(path, &n)))
+		return NULL;
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		n--;
+	s[n] = 0;
+	e = strrchr(s, '\n');
+	snprintf(line, sizeof line, "%s", e ? e + 1 : s);
+	free(s);
+	return *line ? line : NULL;
+}
+
 static int
 run_engine(const struct adapter *ad)
 {
@@ -1072,10 +1104,12 @@ run_engine(const struct adapter *ad)
 	struct run r = { .status = -1 };
 	char token[33], sockdir[] = "/tmp/longhaul-forward.XXXXXX", sock[600], log[700];
 	char provider[16], model_name[256], home[4200], home_real[PATH_MAX], why[300], *prompt, *system = NULL;
-	char *av[200], *program, *relay, *realdir, *gitdir, *buf = NULL;
+	char *av[200], *program, *relay, *realdir, *gitdir, *buf = NULL, *bwrap;
+	char *bwrap_env[] = { "PATH=/usr/bin:/bin", NULL };
 	const char *session;
 	size_t cap = 0, len = 0, i;
-	int n = 0, fds[2], st = 0, killed = 0;
+	int n = 0, fds[2], st = 0, killed = 0, errfd;
+	char errlog[4200];
 	double deadline, tokens_left = -1, usd_left = -1;
 	long turns_left = 0;
 	off_t usage_off = 0;
@@ -1130,7 +1164,12 @@ run_engine(const struct adapter *ad)
 	}
 	json_array_foreach(lines, i, o)
 		if (is(o, "system")) {
-			system = lh_strdup(str(o, "content"));
+			/* a transcript agent-step began (the planner's) lacks the note */
+			const char *c = str(o, "content");
+			system = lh_malloc(strlen(c) + sizeof engine_note);
+			strcpy(system, c);
+			if (!strstr(c, "## Tools in this run"))
+				strcat(system, engine_note);
 			break;
 		}
 
@@ -1172,6 +1211,8 @@ run_engine(const struct adapter *ad)
 	if (!(relay = find_program("llm-forward")) || !(realdir = realpath(dir, NULL)))
 		lh_die_errno(ERROR, "%s", dir);
 	gitdir = git_common_dir();
+	if (!(bwrap = find_program("bwrap")))
+		return finish(ERROR, "engine %s: bwrap not found: an engine runs only in a sandbox", ad->name);
 	av[n++] = "bwrap";
 	av[n++] = "--die-with-parent";
 	av[n++] = "--new-session";
@@ -1185,7 +1226,8 @@ run_engine(const struct adapter *ad)
 	/* what holds keys or the board: the real home, the config, the board */
 	hide(av, &n, getenv("HOME"));
 	hide(av, &n, getenv("LONGHAUL_CONFIG"));
-	hide(av, &n, getenv("LONGHAUL_BOARD"));
+	if (!passed("LONGHAUL_BOARD"))
+		hide(av, &n, getenv("LONGHAUL_BOARD"));
 	hide(av, &n, getenv("LONGHAUL_STATE"));
 	{
 		/* the other transcripts, next to this one */
@@ -1210,6 +1252,10 @@ run_engine(const struct adapter *ad)
 	av[n++] = "--bind"; av[n++] = realdir; av[n++] = realdir;
 	if (gitdir) {
 		av[n++] = "--bind"; av[n++] = gitdir; av[n++] = gitdir;
+	}
+	if (passed("LONGHAUL_BOARD") && getenv("LONGHAUL_BOARD") && *getenv("LONGHAUL_BOARD")) {
+		/* a planner publishes: the board it was given with -e */
+		av[n++] = "--bind"; av[n++] = getenv("LONGHAUL_BOARD"); av[n++] = getenv("LONGHAUL_BOARD");
 	}
 	av[n++] = "--bind"; av[n++] = home; av[n++] = home;
 	av[n++] = "--bind"; av[n++] = sockdir; av[n++] = sockdir;
@@ -1259,6 +1305,9 @@ run_engine(const struct adapter *ad)
 	engine_line("start", json_pack("{s:s,s:s,s:s?,s:b}", "model", model_name,
 	    "provider", provider, "resume", session, "feedback", json_array_size(s.feedback) > 0));
 	r.steps_at_start = s.steps;
+	/* the CLI's own messages, for whoever looks into a failure */
+	lh_path(errlog, sizeof errlog, "%s.stderr", transcript_path);
+	errfd = open(errlog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (pipe(fds) < 0)
 		lh_die_errno(ERROR, "pipe");
 	fflush(NULL);
@@ -1271,10 +1320,15 @@ run_engine(const struct adapter *ad)
 		signal(SIGPIPE, SIG_DFL);
 		dup2(null, 0);
 		dup2(fds[1], 1);
+		if (errfd >= 0)
+			dup2(errfd, 2);
 		close(fds[0]);
 		close(fds[1]);
-		execvp(av[0], av);
-		lh_die_errno(127, "bwrap");
+		/* bwrap's own process in the sandbox (its PID 1) keeps the
+		 * environment it was started with, readable in /proc/1/environ:
+		 * start it with nothing of ours, the engine's comes by --setenv */
+		execve(bwrap, av, bwrap_env);
+		lh_die_errno(127, "%s", bwrap);
 	}
 	setpgid(engine, engine);
 	close(fds[1]);
@@ -1356,6 +1410,9 @@ run_engine(const struct adapter *ad)
 	read_usage(log, &usage_off);
 	unlink(sock);
 	rmdir(sockdir);
+	if (errfd >= 0)
+		close(errfd);
+	errfd = -2;
 	free(buf);
 	free(prompt);
 	free(system);
@@ -1365,9 +1422,10 @@ run_engine(const struct adapter *ad)
 		if (budget_spent(why, sizeof why))
 			return finish(BUDGET, "%s", why);
 		r.status = ERROR;
-		snprintf(r.reason, sizeof r.reason, "engine failed: %s's stream ended without its final event (%s %d)",
+		snprintf(r.reason, sizeof r.reason, "engine failed: %s's stream ended without its final event (%s %d)%s%.300s",
 		    ad->name, WIFSIGNALED(st) ? "killed by signal" : "exit status",
-		    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+		    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), last_line(errfd, errlog) ? ": " : "",
+		    last_line(errfd, errlog) ? last_line(errfd, errlog) : "");
 	}
 	if (r.status != SUBMITTED)
 		engine_line("end", json_pack("{s:i,s:s}", "status", r.status, "reason", r.reason));

@@ -276,6 +276,7 @@ struct reply {
 	char *server_tool;      /* a server_tool_use block: its name */
 	char *server_input;     /* and its input, JSON */
 	int usage_x_groq;       /* OpenAI stream: usage under x_groq, as Groq sends it */
+	char id[32];            /* the message's id: a client merges blocks of one id */
 	char **tool_custom;     /* Responses: a custom (freeform) tool call's input */
 };
 
@@ -291,6 +292,12 @@ build_reply(struct reply *rp, json_t *reply, const char *body, size_t bodylen,
 	char *s;
 
 	memset(rp, 0, sizeof *rp);
+	{
+		char rnd[17];
+
+		lh_random_name(rnd, sizeof rnd);
+		snprintf(rp->id, sizeof rp->id, "msg_mock_%s", rnd);
+	}
 	if (r && r->has_capture && regexec(&r->capture, body, 10, m, 0) == 0)
 		ngroups = r->capture.re_nsub > 9 ? 9 : (int)r->capture.re_nsub;
 	x = substitute_json(reply, body, m, ngroups);
@@ -522,7 +529,7 @@ anthropic_events(struct events *e, const struct reply *rp, const char *model, lo
 	size_t i, off, n, len = strlen(rp->text), block = 0;
 
 	add_event(e, "message_start", json_pack("{s:s,s:{s:s,s:s,s:s,s:s,s:[],s:n,s:o}}",
-	    "type", "message_start", "message", "id", "msg_mock", "type", "message",
+	    "type", "message_start", "message", "id", rp->id, "type", "message",
 	    "role", "assistant", "model", model, "content", "stop_reason",
 	    "usage", anthropic_usage(rp, 1)), 0);
 	if (rp->thinking) {
@@ -644,7 +651,7 @@ anthropic_body(const struct reply *rp, const char *model)
 		json_array_append_new(content, json_pack("{s:s,s:s,s:s,s:o}", "type", "tool_use",
 		    "id", rp->tool_id[i], "name", rp->tool_name[i], "input", input));
 	}
-	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:n,s:o}", "id", "msg_mock", "type", "message",
+	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:n,s:o}", "id", rp->id, "type", "message",
 	    "role", "assistant", "model", model, "content", content,
 	    "stop_reason", anthropic_stop(rp->stop), "stop_sequence", "usage", anthropic_usage(rp, rp->output_tokens));
 }
@@ -675,7 +682,7 @@ responses_output(const struct reply *rp)
 		    "encrypted_content"));
 	if (rp->text[0] || !rp->ntools)
 		json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:[{s:s,s:s,s:[]}]}",
-		    "type", "message", "id", "msg_mock", "status", "completed", "role", "assistant",
+		    "type", "message", "id", rp->id, "status", "completed", "role", "assistant",
 		    "content", "type", "output_text", "text", rp->text, "annotations"));
 	for (i = 0; i < rp->ntools; i++) {
 		char id[80];
@@ -696,7 +703,7 @@ responses_output(const struct reply *rp)
 static json_t *
 responses_object(const struct reply *rp, const char *model, const char *status, int full)
 {
-	json_t *r = json_pack("{s:s,s:s,s:I,s:s,s:s}", "id", "resp_mock", "object", "response",
+	json_t *r = json_pack("{s:s,s:s,s:I,s:s,s:s}", "id", rp->id, "object", "response",
 	    "created_at", (json_int_t)time(NULL), "status", status, "model", model);
 
 	json_object_set_new(r, "output", full ? responses_output(rp) : json_array());
