@@ -643,6 +643,15 @@ anthropic_body(const struct reply *rp, const char *model)
 	if (rp->thinking)
 		json_array_append_new(content, json_pack("{s:s,s:s,s:s}", "type", "thinking",
 		    "thinking", rp->thinking, "signature", "c2lnbmF0dXJlLW1vY2s="));
+	if (rp->server_tool) {
+		json_t *in = json_loads(rp->server_input, 0, NULL);
+
+		json_array_append_new(content, json_pack("{s:s,s:s,s:s,s:o}", "type", "server_tool_use",
+		    "id", "srvtoolu_mock", "name", rp->server_tool, "input", in ? in : json_object()));
+		json_array_append_new(content, json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "type",
+		    "web_search_tool_result", "tool_use_id", "srvtoolu_mock", "content", "type",
+		    "web_search_result", "url", "https://example.invalid/", "title", "mock"));
+	}
 	if (rp->text[0] || !rp->ntools)
 		json_array_append_new(content, json_pack("{s:s,s:s}", "type", "text", "text", rp->text));
 	for (i = 0; i < rp->ntools; i++) {
