@@ -598,6 +598,8 @@ relay(const char *sock, int port, char **argv)
 	int lfd, one = 1, st, fd;
 	pid_t engine, pid;
 
+	/* a group of our own: the shuttles are killed with it, nobody else */
+	setpgid(0, 0);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	a.sin_port = htons(port);
 	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
