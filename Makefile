@@ -36,6 +36,10 @@ liblonghaul.a: $(LIBOBJ)
 deps:
 	sh mk/deps
 
+# the agent CLIs for engine-run (not needed by make check: those tests skip)
+engines:
+	sh mk/engines
+
 check: deps
 	$(MAKE) all
 	prove -j2 $(PROVEFLAGS) t/*.t
@@ -59,4 +63,4 @@ clean:
 	rm -f $(TOOLS) src/*.o liblonghaul.a
 	rm -rf t/trash.*
 
-.PHONY: all check bench demo install clean deps
+.PHONY: all check bench demo install clean deps engines
