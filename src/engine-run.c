@@ -684,7 +684,6 @@ static void
 codex_args(char **av, int *n, const char *session, const char *prompt, const char *system,
     const char *model_name, long turns, double usd)
 {
-	(void)system;
 	(void)turns;
 	(void)usd;
 	av[(*n)++] = "exec";
@@ -703,11 +702,18 @@ codex_args(char **av, int *n, const char *session, const char *prompt, const cha
 	av[(*n)++] = "model_provider=\"longhaul\"";
 	av[(*n)++] = "-c";
 	av[(*n)++] = codex_provider;
-	if (session)
+	if (session) {
 		av[(*n)++] = (char *)session;
-	else
+		av[(*n)++] = (char *)prompt;
+	} else {
+		/* no option for a system prompt: the role's goes first in the
+		 * task's message */
+		char *both = lh_malloc(strlen(prompt) + (system ? strlen(system) : 0) + 64);
+
+		sprintf(both, "%s%s%s", system ? system : "", system ? "\n\n---\n\n" : "", prompt);
 		av[(*n)++] = "--";
-	av[(*n)++] = (char *)prompt;
+		av[(*n)++] = both;
+	}
 }
 
 static void
