@@ -700,6 +700,9 @@ codex_args(char **av, int *n, const char *session, const char *prompt, const cha
 	    "env_key=\"OPENAI_API_KEY\",wire_api=\"responses\"}", RELAY_PORT);
 	av[(*n)++] = "-c";
 	av[(*n)++] = "model_provider=\"longhaul\"";
+	/* a login shell's profile would reset the PATH we gave it */
+	av[(*n)++] = "-c";
+	av[(*n)++] = "allow_login_shell=false";
 	av[(*n)++] = "-c";
 	av[(*n)++] = codex_provider;
 	if (session) {
