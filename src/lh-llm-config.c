@@ -134,17 +134,23 @@ llm_resolve_model(struct call *c, char *err, size_t errsize)
 			snprintf(err, errsize, "model %s: needs \"provider\" and \"model\"", spec);
 			return -1;
 		}
+		/* openai-responses: the same provider, its Responses API */
+		if ((m->responses = !strcmp(v, "openai-responses")))
+			v = "openai";
 		snprintf(m->provider, sizeof m->provider, "%s", v);
 		m->name = lh_strdup(s);
 	} else if ((colon = strchr(spec, ':'))) {
-		snprintf(m->provider, sizeof m->provider, "%.*s", (int)(colon - spec), spec);
+		if ((m->responses = colon - spec == 16 && !strncmp(spec, "openai-responses", 16)))
+			strcpy(m->provider, "openai");
+		else
+			snprintf(m->provider, sizeof m->provider, "%.*s", (int)(colon - spec), spec);
 		m->name = lh_strdup(colon + 1);
 	} else {
 		snprintf(err, errsize, "model %s: not an alias of the config, nor provider:model", spec);
 		return -1;
 	}
 	if (strcmp(m->provider, "openai") && strcmp(m->provider, "anthropic")) {
-		snprintf(err, errsize, "model %s: unknown provider %s (openai or anthropic)", spec, m->provider);
+		snprintf(err, errsize, "model %s: unknown provider %s (openai, openai-responses or anthropic)", spec, m->provider);
 		return -1;
 	}
 	m->max_tokens = json_integer_value(json_object_get(def, "max_tokens"));

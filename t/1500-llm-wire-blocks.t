@@ -12,12 +12,14 @@ command -v curl >/dev/null || skip_all "curl is missing"
 cat >"$TRASH/rules" <<'R'
 {"match":{"contains":["SEARCH"]},"reply":{"thinking":"I should search first.","server_tool":{"name":"web_search","input":{"query":"longhaul"}},"text":"Found it.","tool_calls":[{"id":"c1","name":"bash","arguments":{"command":"ls"}}],"usage":{"input_tokens":100,"output_tokens":20}}}
 {"match":{"contains":["SERVERONLY"]},"reply":{"server_tool":{"name":"web_search","input":{"query":"x"}},"text":"just text","usage":{"input_tokens":10,"output_tokens":2}}}
+{"match":{"api":"responses","contains":["RESP"],"turn":1},"reply":{"thinking":"first a look","text":"Looking.","tool_calls":[{"id":"r1","name":"bash","arguments":{"command":"ls -l"}}],"usage":{"input_tokens":50,"output_tokens":5,"cache_read_tokens":10}}}
+{"match":{"api":"responses","contains":["RESP","total 0"],"turn":2},"reply":{"text":"empty directory"}}
 {"match":{"contains":["GROQ"]},"reply":{"text":"fast","usage_at":"x_groq","usage":{"input_tokens":123,"output_tokens":45}}}
 {"match":{},"reply":{"thinking":"hmm","text":"plain","usage":{"input_tokens":7,"output_tokens":3}}}
 R
 start_mock "$TRASH/rules"
 port=$(cat "$TRASH/port")
-plan 13
+plan 19
 
 for s in '' -N; do
 	expect_code 0 "anthropic ${s:-stream}: thinking, a server tool and a tool call" -- \
@@ -34,6 +36,22 @@ expect_code 0 "openai stream: usage under x_groq" -- llm-call -j -m openai:llama
 expect_eq "is counted" "123 45" "$(jq -r '"\(.usage.input_tokens) \(.usage.output_tokens)"' "$TRASH/out")"
 expect_eq "and logged" "123 45" \
 	"$(tail -n 1 "$TRASH"/state/usage/*.jsonl | jq -r '"\(.input_tokens) \(.output_tokens)"')"
+
+# llm-call speaks the Responses API too (openai-responses:MODEL)
+for s in '' -N; do
+	expect_code 0 "responses ${s:-stream}: text and a tool call" -- llm-call $s -j -m openai-responses:gpt-5 RESP
+	expect_eq "responses ${s:-stream}: normalized" \
+		'"Looking." [{"id":"r1","name":"bash","arguments":{"command":"ls -l"}}] "tool_calls" 50 10 5 "openai"' \
+		"$(jq -c '.text, .tool_calls, .stop_reason, .usage.input_tokens, .usage.cache_read_tokens, .usage.output_tokens, .provider' "$TRASH/out" | tr '\n' ' ' | sed 's/ $//')"
+done
+cat >"$TRASH/conv" <<'C'
+{"system":"be brief","messages":[{"role":"user","content":"RESP"},
+ {"role":"assistant","content":"","tool_calls":[{"id":"r1","name":"bash","arguments":{"command":"ls -l"}}]},
+ {"role":"tool","tool_call_id":"r1","content":"total 0"}],
+ "tools":[{"name":"bash","description":"run","parameters":{"type":"object"}}]}
+C
+expect_code 0 "responses: a conversation with a tool result" -- sh -c "llm-call -C -j -m openai-responses:gpt-5 <'$TRASH/conv'"
+expect_eq "responses: turn 2 reply" "empty directory" "$(jq -r .text "$TRASH/out")"
 
 # llm-mock: what Claude Code and Codex send
 curl -s -o "$TRASH/body" -w '%{http_code}\n' -H 'anthropic-beta: interleaved-thinking-2025-05-14' \
