@@ -40,6 +40,10 @@ liblonghaul.a: $(LIBOBJ)
 deps:
 	sh mk/deps
 
+# the agent CLIs for engine-run (not needed by make check: those tests skip)
+engines:
+	sh mk/engines
+
 check: deps
 	$(MAKE) all
 	prove -j2 $(PROVEFLAGS) t/*.t
@@ -108,4 +112,4 @@ clean:
 	rm -f $(TOOLS) src/*.o liblonghaul.a
 	rm -rf t/trash.* t/fuzz/bin t/fuzz/work
 
-.PHONY: all check bench chaos demo install uninstall clean deps fuzz fuzzers
+.PHONY: all check bench chaos demo install uninstall clean deps fuzz fuzzers engines

@@ -111,6 +111,62 @@ llm_openai_request(struct call *c, json_t *rq, long max_tokens, const char *syst
 	return out;
 }
 
+/* OpenAI's Responses API: the conversation as input items (messages,
+ * function_call and function_call_output), the system prompt as
+ * instructions. */
+json_t *
+llm_responses_request(struct call *c, json_t *rq, long max_tokens, const char *system)
+{
+	json_t *out, *items = json_array(), *m, *t, *x;
+	size_t i, k;
+
+	json_array_foreach(json_object_get(rq, "messages"), i, m) {
+		const char *role = json_string_value(json_object_get(m, "role"));
+		const char *id;
+
+		if (!role)
+			role = "user";
+		if (!strcmp(role, "tool")) {
+			id = json_string_value(json_object_get(m, "tool_call_id"));
+			json_array_append_new(items, json_pack("{s:s,s:s,s:s}", "type", "function_call_output",
+			    "call_id", id ? id : "", "output", content_text(m)));
+			continue;
+		}
+		if (*content_text(m) || strcmp(role, "assistant"))
+			json_array_append_new(items, json_pack("{s:s,s:s}", "role", role, "content", content_text(m)));
+		json_array_foreach(json_object_get(m, "tool_calls"), k, t) {
+			id = json_string_value(json_object_get(t, "id"));
+			json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:o}", "type", "function_call",
+			    "call_id", id ? id : "", "name", json_string_value(json_object_get(t, "name")) ?
+			    json_string_value(json_object_get(t, "name")) : "", "arguments", args_string(t)));
+		}
+	}
+	out = json_pack("{s:s,s:o,s:I,s:b}", "model", c->m.name, "input", items,
+	    "max_output_tokens", (json_int_t)max_tokens, "store", 0);
+	if (system && *system)
+		json_object_set_new(out, "instructions", json_string(system));
+	if ((t = json_object_get(rq, "tools")) && json_array_size(t)) {
+		x = json_array();
+		json_array_foreach(t, i, m) {
+			json_t *f = json_pack("{s:s,s:s}", "type", "function", "name",
+			    json_string_value(json_object_get(m, "name")) ? json_string_value(json_object_get(m, "name")) : "");
+
+			if (json_object_get(m, "description"))
+				json_object_set(f, "description", json_object_get(m, "description"));
+			json_object_set_new(f, "parameters", json_object_get(m, "parameters") ?
+			    json_incref(json_object_get(m, "parameters")) : json_pack("{s:s}", "type", "object"));
+			json_array_append_new(x, f);
+		}
+		json_object_set_new(out, "tools", x);
+	}
+	if ((x = json_object_get(rq, "schema")))
+		json_object_set_new(out, "text", json_pack("{s:{s:s,s:s,s:O}}", "format",
+		    "type", "json_schema", "name", "response", "schema", x));
+	if (c->opt->stream)
+		json_object_set_new(out, "stream", json_true());
+	return out;
+}
+
 /* Append blocks to the last message if it has the same role (Anthropic
  * wants user and assistant turns to alternate). */
 static void
@@ -216,6 +272,20 @@ tool_at(struct call *c, json_int_t index)
 	memset(&c->tools[c->ntools], 0, sizeof *c->tools);
 	c->tools[c->ntools].index = (int)index;
 	return &c->tools[c->ntools++];
+}
+
+/* the tool call of a block that started as a client tool_use, or NULL:
+ * the server's own tools (server_tool_use, web search) stream
+ * input_json_delta too, and are no call of ours */
+static struct tool *
+tool_started(struct call *c, int index)
+{
+	size_t i;
+
+	for (i = 0; i < c->ntools; i++)
+		if (c->tools[i].index == index)
+			return &c->tools[i];
+	return NULL;
 }
 
 static void
@@ -331,7 +401,7 @@ error_in_reply(struct call *c, json_t *e)
 static void
 openai_chunk(struct call *c, json_t *j)
 {
-	json_t *ch = json_array_get(json_object_get(j, "choices"), 0), *d, *tc, *t, *f;
+	json_t *ch = json_array_get(json_object_get(j, "choices"), 0), *d, *tc, *t, *f, *u;
 	const char *s;
 	size_t i;
 
@@ -341,6 +411,8 @@ openai_chunk(struct call *c, json_t *j)
 	}
 	if (json_is_object(json_object_get(j, "usage")))
 		openai_usage(c, json_object_get(j, "usage"));
+	else if (json_is_object(u = json_object_get(json_object_get(j, "x_groq"), "usage")))
+		openai_usage(c, u);     /* Groq: the stream's usage under x_groq */
 	if (!ch)
 		return;
 	d = json_object_get(ch, "delta");
@@ -408,10 +480,9 @@ anthropic_event(struct call *c, json_t *j)
 			    json_string_value(json_object_get(d, "text")) : "",
 			    json_string_length(json_object_get(d, "text")));
 		else if (s && !strcmp(s, "input_json_delta")) {
-			if (!(t = tool_at(c, json_integer_value(json_object_get(j, "index")))))
-				return;
+			t = tool_started(c, json_integer_value(json_object_get(j, "index")));
 			s = json_string_value(json_object_get(d, "partial_json"));
-			if (s)
+			if (s && t)
 				llm_buf_add(&t->args, s, strlen(s));
 		}
 	} else if (!strcmp(type, "message_delta")) {
@@ -421,6 +492,86 @@ anthropic_event(struct call *c, json_t *j)
 		c->done = 1;
 	else if (!strcmp(type, "error"))
 		error_in_reply(c, json_object_get(j, "error"));
+}
+
+static void
+responses_usage(struct call *c, json_t *u)
+{
+	json_int_t cached = json_integer_value(json_object_get(json_object_get(u, "input_tokens_details"), "cached_tokens"));
+
+	if (!json_is_object(u))
+		return;
+	c->input = json_integer_value(json_object_get(u, "input_tokens")) - cached;
+	c->cache_read = cached;
+	c->output = json_integer_value(json_object_get(u, "output_tokens"));
+}
+
+/* the output items of a whole response: text, function calls, stop */
+static void
+responses_output(struct call *c, json_t *r)
+{
+	json_t *it, *part;
+	size_t i, k;
+	const char *s;
+
+	json_array_foreach(json_object_get(r, "output"), i, it) {
+		s = json_string_value(json_object_get(it, "type"));
+		if (s && !strcmp(s, "message") && !c->text.len)
+			json_array_foreach(json_object_get(it, "content"), k, part)
+				if ((s = json_string_value(json_object_get(part, "text"))))
+					add_text(c, s, json_string_length(json_object_get(part, "text")));
+		if (s && !strcmp(s, "function_call") && !tool_started(c, i)) {
+			struct tool *t = tool_at(c, i);
+
+			c->content_seen = 1;
+			if ((s = json_string_value(json_object_get(it, "call_id"))))
+				llm_buf_add(&t->id, s, strlen(s));
+			if ((s = json_string_value(json_object_get(it, "name"))))
+				llm_buf_add(&t->name, s, strlen(s));
+			if ((s = json_string_value(json_object_get(it, "arguments"))))
+				llm_buf_add(&t->args, s, strlen(s));
+		}
+	}
+	responses_usage(c, json_object_get(r, "usage"));
+	s = json_string_value(json_object_get(r, "status"));
+	snprintf(c->stop, sizeof c->stop, "%s", s && !strcmp(s, "incomplete") ? "max_tokens" :
+	    c->ntools ? "tool_calls" : "end");
+}
+
+/* Responses API events: typed, no [DONE]; the stream ends with
+ * response.completed, .incomplete or .failed */
+static void
+responses_event(struct call *c, json_t *j)
+{
+	const char *type = json_string_value(json_object_get(j, "type")), *s;
+	json_t *it = json_object_get(j, "item");
+	int index = json_integer_value(json_object_get(j, "output_index"));
+	struct tool *t;
+
+	if (!type)
+		return;
+	if (!strcmp(type, "response.output_text.delta")) {
+		if ((s = json_string_value(json_object_get(j, "delta"))))
+			add_text(c, s, json_string_length(json_object_get(j, "delta")));
+	} else if (!strcmp(type, "response.output_item.added") &&
+	    (s = json_string_value(json_object_get(it, "type"))) && !strcmp(s, "function_call")) {
+		t = tool_at(c, index);
+		c->content_seen = 1;
+		if ((s = json_string_value(json_object_get(it, "call_id"))))
+			llm_buf_add(&t->id, s, strlen(s));
+		if ((s = json_string_value(json_object_get(it, "name"))))
+			llm_buf_add(&t->name, s, strlen(s));
+	} else if (!strcmp(type, "response.function_call_arguments.delta")) {
+		if ((t = tool_started(c, index)) && (s = json_string_value(json_object_get(j, "delta"))))
+			llm_buf_add(&t->args, s, strlen(s));
+	} else if (!strcmp(type, "response.completed") || !strcmp(type, "response.incomplete")) {
+		responses_output(c, json_object_get(j, "response"));
+		c->done = 1;
+	} else if (!strcmp(type, "response.failed")) {
+		json_t *e = json_object_get(json_object_get(j, "response"), "error");
+		error_in_reply(c, json_is_object(e) ? e : j);
+	} else if (!strcmp(type, "error"))
+		error_in_reply(c, json_object_get(j, "error") ? json_object_get(j, "error") : j);
 }
 
 /* One SSE event: its data lines joined by newlines. */
@@ -443,7 +594,9 @@ sse_dispatch(struct call *c)
 		llm_set_error(c, 1, "malformed event in the stream: %s", jerr.text);
 		goto out;
 	}
-	if (c->m.provider[0] == 'o')
+	if (c->m.responses)
+		responses_event(c, j);
+	else if (c->m.provider[0] == 'o')
 		openai_chunk(c, j);
 	else
 		anthropic_event(c, j);
@@ -533,7 +686,14 @@ llm_parse_body(struct call *c)
 		json_decref(j);
 		return;
 	}
-	if (c->m.provider[0] == 'o') {
+	if (c->m.responses) {
+		if (!json_is_array(json_object_get(j, "output"))) {
+			llm_set_error(c, 1, "reply has no output");
+			json_decref(j);
+			return;
+		}
+		responses_output(c, j);
+	} else if (c->m.provider[0] == 'o') {
 		ch = json_array_get(json_object_get(j, "choices"), 0);
 		msg = json_object_get(ch, "message");
 		if (!msg) {

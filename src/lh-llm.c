@@ -500,7 +500,14 @@ lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response
 		if (c.m.provider[0] == 'a')
 			system = sys_alloc;
 	}
-	if (c.m.provider[0] == 'o') {
+	if (c.m.responses) {
+		body = llm_responses_request(&c, request, max_tokens, system);
+		lh_path(url, sizeof url, "%s/responses", c.m.base_url);
+		if (c.m.key) {
+			lh_path(header, sizeof header, "Authorization: Bearer %s", c.m.key);
+			headers = curl_slist_append(headers, header);
+		}
+	} else if (c.m.provider[0] == 'o') {
 		body = llm_openai_request(&c, request, max_tokens, system);
 		lh_path(url, sizeof url, "%s/chat/completions", c.m.base_url);
 		if (c.m.key) {

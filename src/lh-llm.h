@@ -35,6 +35,7 @@ struct model {
 	char *name, *base_url, *key, *alias;
 	long max_tokens;
 	int loopback;
+	int responses;          /* openai-responses: OpenAI's Responses API */
 };
 
 struct call {
@@ -97,6 +98,7 @@ extern char llm_config_file[4096];
 /* lh-llm-wire.c: requests and replies */
 json_t *llm_openai_request(struct call *c, json_t *rq, long max_tokens, const char *system);
 json_t *llm_anthropic_request(struct call *c, json_t *rq, long max_tokens, const char *system);
+json_t *llm_responses_request(struct call *c, json_t *rq, long max_tokens, const char *system);
 void llm_parse_body(struct call *c);
 void llm_sse_feed(struct call *c, const char *p, size_t n);
 void llm_sse_end(struct call *c);
