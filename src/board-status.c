@@ -379,7 +379,8 @@ load_cycles(void)
 		json_decref(c);
 	}
 	closedir(d);
-	qsort(cycles, ncycles, sizeof *cycles, by_start);
+	if (ncycles)
+		qsort(cycles, ncycles, sizeof *cycles, by_start);
 }
 
 static const char *
@@ -1102,7 +1103,8 @@ gather(void)
 	for (i = 0; i < 5; i++)
 		json_object_set_new(x, state_names[i], json_integer(counts[i]));
 	json_object_set_new(o, "tasks", x);
-	qsort(areas, nareas, sizeof *areas, by_area_name);
+	if (nareas)
+		qsort(areas, nareas, sizeof *areas, by_area_name);
 	a = json_object();
 	for (k = 0; k < nareas; k++) {
 		x = json_object();
@@ -1114,7 +1116,8 @@ gather(void)
 	json_object_set_new(o, "ready_queue", json_pack("{s:i,s:f}", "depth", counts[0],
 	    "oldest_age_s", oldest_ready < 0 ? 0.0 : now - oldest_ready));
 
-	qsort(live, nlive, sizeof *live, by_heartbeat);
+	if (nlive)
+		qsort(live, nlive, sizeof *live, by_heartbeat);
 	a = json_array();
 	for (i = 0; i < nlive; i++) {
 		struct task *t = live[i];
@@ -1164,7 +1167,8 @@ gather(void)
 		int j;
 
 		for (j = 0; j < 2; j++) {
-			qsort(g[j]->v, g[j]->n, sizeof *g[j]->v, by_name_sum);
+			if (g[j]->n)
+				qsort(g[j]->v, g[j]->n, sizeof *g[j]->v, by_name_sum);
 			json_object_clear(g[j]->index);
 			a = json_object();
 			for (i = 0; i < g[j]->n; i++) {
@@ -1188,7 +1192,8 @@ gather(void)
 		int j;
 
 		for (j = 0; j < 2; j++) {
-			qsort(g[j]->v, g[j]->n, sizeof *g[j]->v, by_name_sum);
+			if (g[j]->n)
+				qsort(g[j]->v, g[j]->n, sizeof *g[j]->v, by_name_sum);
 			json_object_clear(g[j]->index);
 			a = json_object();
 			for (i = 0; i < g[j]->n; i++) {
@@ -1244,7 +1249,8 @@ gather(void)
 		json_array_append_new(a, json_pack("{s:s,s:i,s:f,s:f}", "kind", "landing-stuck",
 		    "queue", queue_wait + queue_in, "head_age_s", wall - queue_head, "lease_s", max_lease));
 	json_object_set_new(o, "stalls", a);
-	qsort(failed, nfailed, sizeof *failed, by_mtime_desc);
+	if (nfailed)
+		qsort(failed, nfailed, sizeof *failed, by_mtime_desc);
 	a = json_array();
 	for (i = 0; i < nfailed; i++)
 		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s?,s:f}", "task", failed[i]->id,
