@@ -5,7 +5,7 @@
 # against the budgets, a cool-down, quarantined work; the screen and -j
 # compared with what they must say, cold and from the cache.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 18
 
 export XDG_CACHE_HOME="$TRASH/cache" LONGHAUL_WORKDIR="$TRASH/work"
 unset LONGHAUL_BUDGET_USD LONGHAUL_BUDGET_TOKENS LONGHAUL_REMOTE LONGHAUL_BRANCH NO_COLOR
@@ -163,3 +163,19 @@ ago 10800 "$tr"
 board-status -j >"$TRASH/out6"
 expect_eq 'one that waits for nothing is' 'no-progress' \
 	"$(jq -r --arg t "$g" '.stalls[] | select(.task == $t) | .kind' "$TRASH/out6")"
+
+# a failer killed after its link, before it failed the dependents: the
+# waiting task is shown as a stall until board-reap fails it too
+y=$(task-publish -p 9 -m 1 -a src/c "fail for good")
+x=$(task-publish -a src/c -d "$y" "after the failure")
+ty=$(claim w-5 600)
+vy=$(cur "$y")
+jq -jc '.version += 1 | .state = "failed" | .event = "fail" | .owner = null | .lease = null |
+	.reason = "killed before its dependents"' "$vy" >"$(dirname "$vy")/$(printf %06d "$((ty + 1))").json"
+board-status -j >"$TRASH/out7"
+expect_eq 'a task waiting on a failed dependency is a stall' "dependency-failed $x $y" \
+	"$(jq -r '.stalls[] | select(.kind == "dependency-failed") | "\(.kind) \(.task) \(.dependency)"' "$TRASH/out7")"
+board-reap >/dev/null 2>&1 || :
+board-status -j >"$TRASH/out7"
+expect_eq 'and no more once board-reap has failed it' "failed dependency $y failed" \
+	"$(jq -r --arg t "$x" '(.stalls[] | select(.kind == "dependency-failed") | "stall"), (.failed[] | select(.task == $t) | "failed \(.reason)")' "$TRASH/out7")"
