@@ -5,14 +5,21 @@
 # is, and make uninstall takes it all away again.
 . "$(dirname "$0")/lib.sh"
 
-tools=$(cd "$TOP" && ls src/*.c | sed -n 's|^src/\([a-z-]*\)\.c$|\1|p' | grep -v '^lh-')
+# every tool: each src/NAME.c but the library's, and each script in bin/
+tools=$(cd "$TOP" && { ls src/*.c | sed -n 's|^src/\([a-z-]*\)\.c$|\1|p' | grep -v '^lh-'; ls bin; })
+for t in board-status board-fsck sandbox-run longhaul-report longhaul-run longhaul-planner longhaul-worker; do
+	case " $(echo $tools) " in *" $t "*) ;; *) not_ok "$t is among the tools checked";; esac
+done
 version=$(sed -n 's/^VERSION *= *//p' "$TOP/Makefile")
-for t in $tools longhaul-run longhaul-planner; do
-	expect_code 0 "$t -h" -- "$t" -h
-	expect_match "$t -h: the usage" "^usage: $t" "$TRASH/out"
-	expect_code 0 "$t --help" -- "$t" --help
-	expect_code 0 "$t --version" -- "$t" --version
-	expect_eq "$t --version: name and version" "$t (longhaul) $version" "$(cat "$TRASH/out")"
+for t in $tools; do
+	# longhaul-worker (another branch) exits 2 for -h, --help, --version
+	todo=
+	[ "$t" != longhaul-worker ] || todo=' # TODO longhaul-worker: -h, --help, --version'
+	expect_code 0 "$t -h$todo" -- "$t" -h
+	expect_match "$t -h: the usage$todo" "^usage: $t" "$TRASH/out"
+	expect_code 0 "$t --help$todo" -- "$t" --help
+	expect_code 0 "$t --version$todo" -- "$t" --version
+	expect_eq "$t --version: name and version$todo" "$t (longhaul) $version" "$(cat "$TRASH/out")"
 done
 board-init >/dev/null
 expect_code 0 'a command run by a tool keeps its own -h' -- board-turn -n 1 run q sh -c 'echo "$1"' sh -h
