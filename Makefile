@@ -40,6 +40,10 @@ liblonghaul.a: $(LIBOBJ)
 deps:
 	sh mk/deps
 
+# the agent CLIs for engine-run (not needed by make check: those tests skip)
+engines:
+	sh mk/engines
+
 check: deps
 	$(MAKE) all
 	prove -j2 $(PROVEFLAGS) t/*.t
@@ -71,8 +75,41 @@ uninstall:
 	rm -rf "$(DESTDIR)$(SHAREDIR)"
 	for f in $(MAN1) $(MAN5) $(MAN7); do rm -f "$(DESTDIR)$(MANDIR)/man$${f##*.}/$${f##*/}"; done
 
+# Fuzzing (doc/fuzz.md): each t/fuzz/NAME.c is a libFuzzer harness,
+# built with clang, AddressSanitizer and UBSan against a library built
+# the same way; `make fuzz FUZZ_SECONDS=600` runs each that long and
+# adds what finds new coverage to t/fuzz/corpus/NAME/ (FUZZ_MERGE=0:
+# keep the corpus as it is, as CI does).
+FUZZ_CC = clang
+FUZZ_SECONDS = 60
+FUZZ_MERGE = 1
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DLH_SHAREDIR=\"$(SHAREDIR)\" \
+	-g -O1 -fno-omit-frame-pointer -Wall -Wextra $(FUZZ_SAN)
+FUZZSRC = $(sort $(wildcard t/fuzz/*.c))
+FUZZERS = $(FUZZSRC:t/fuzz/%.c=t/fuzz/bin/%)
+FUZZLIBOBJ = $(LIBSRC:src/%.c=t/fuzz/bin/%.o)
+
+t/fuzz/bin/%.o: src/%.c src/longhaul.h src/lh-llm.h
+	@mkdir -p t/fuzz/bin
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+t/fuzz/bin/liblonghaul.a: $(FUZZLIBOBJ)
+	rm -f $@
+	$(AR) rcs $@ $(FUZZLIBOBJ)
+
+t/fuzz/bin/%: t/fuzz/%.c t/fuzz/fuzz.h t/fuzz/bin/liblonghaul.a $(wildcard src/*.c) src/longhaul.h src/lh-llm.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< t/fuzz/bin/liblonghaul.a $(LDLIBS) -lpthread
+
+fuzzers: $(FUZZERS)
+
+fuzz: deps
+	FUZZ=1 sh mk/deps
+	$(MAKE) fuzzers
+	sh t/fuzz/run $(FUZZ_SECONDS) $(FUZZ_MERGE) $(FUZZ_ONLY)
+
 clean:
 	rm -f $(TOOLS) src/*.o liblonghaul.a
-	rm -rf t/trash.*
+	rm -rf t/trash.* t/fuzz/bin t/fuzz/work
 
-.PHONY: all check bench chaos demo install uninstall clean deps
+.PHONY: all check bench chaos demo install uninstall clean deps fuzz fuzzers engines

@@ -35,6 +35,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -111,16 +112,41 @@ static char run_token[17];
 
 /* ---- the transcript ---- */
 
+/* Parse text[0..len) into lines: an incomplete last line (a crash
+ * mid-write) is dropped, *keep says where the whole lines end. 0, or -1
+ * with the reason (line number and what is wrong) in err. */
+static int
+parse_transcript(char *text, size_t len, json_t *into, size_t *keep, char *err, size_t errsize)
+{
+	json_error_t jerr;
+	char *line, *end;
+	long n = 0;
+	json_t *o;
+
+	*keep = len;
+	for (line = text; line < text + len; line = end + 1) {
+		n++;
+		if (!(end = memchr(line, '\n', text + len - line))) {
+			*keep = line - text;
+			snprintf(err, errsize, "line %ld: incomplete, dropped", n);
+			return 0;
+		}
+		if (!(o = json_loadb(line, end - line, 0, &jerr)) || !json_is_object(o)) {
+			snprintf(err, errsize, "line %ld: %s", n, o ? "not an object" : jerr.text);
+			json_decref(o);
+			return -1;
+		}
+		json_array_append_new(into, o);
+	}
+	return 0;
+}
+
 static void
 load_transcript(void)
 {
-	json_error_t jerr;
-	char *text, *line, *end;
-	size_t len;
-	off_t keep;
+	char err[300] = "", *text;
+	size_t len, keep;
 	FILE *f;
-	int n = 0;
-	json_t *o;
 
 	tfd = open(transcript_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
 	if (tfd < 0)
@@ -131,23 +157,15 @@ load_transcript(void)
 		lh_die_errno(ERROR, "%s", transcript_path);
 	fclose(f);
 	lines = json_array();
-	for (line = text; line < text + len; line = end + 1) {
-		n++;
-		if (!(end = memchr(line, '\n', text + len - line))) {
-			/* a line cut by a crash mid-write: it never happened */
-			keep = line - text;
-			lh_warn("%s: line %d: incomplete, dropped", transcript_path, n);
-			if (ftruncate(tfd, keep) < 0)
-				lh_die_errno(ERROR, "%s", transcript_path);
-			break;
-		}
-		*end = 0;
-		if (!(o = json_loads(line, 0, &jerr)) || !json_is_object(o))
-			lh_die(ERROR, "%s: line %d: %s", transcript_path, n,
-			    o ? "not an object" : jerr.text);
-		json_array_append_new(lines, o);
-	}
+	if (parse_transcript(text, len, lines, &keep, err, sizeof err) < 0)
+		lh_die(ERROR, "%s: %s", transcript_path, err);
 	free(text);
+	if (keep < len) {
+		/* a line cut by a crash mid-write: it never happened */
+		lh_warn("%s: %s", transcript_path, err);
+		if (ftruncate(tfd, keep) < 0)
+			lh_die_errno(ERROR, "%s", transcript_path);
+	}
 }
 
 static void
@@ -977,7 +995,9 @@ recover(void)
 		if (is(o, "user") || is(o, "tool"))
 			has_obs = 1;
 	}
-	if (pgid > 1) {
+	/* a process group id is a pid_t: a bigger number would be cut
+	 * down to some other group's, or to -1 (every process) */
+	if (pgid > 1 && pgid <= INT_MAX) {
 		/* kill what the dead step left running, if it is ours */
 		char path[64], *env;
 		size_t n;
@@ -1189,18 +1209,47 @@ check_end(struct state *s, int limits)
 
 /* ---- the first step ---- */
 
+/* The task as the first user message. Every field comes from a record
+ * anyone with the board can write: the text grows as it is written,
+ * nothing is sized in advance from some fields but not others. */
+static char *
+task_message(json_t *task)
+{
+	json_t *verify = json_object_get(task, "verify"), *v;
+	char *msg = NULL;
+	size_t i, len = 0;
+	FILE *f;
+
+	if (!(f = open_memstream(&msg, &len)))
+		lh_die_errno(ERROR, "task message");
+	fprintf(f, "# Task %s: %s\n\n%s\n", str(task, "id"), str(task, "title"), str(task, "body"));
+	if (json_array_size(verify)) {
+		fprintf(f, "\n## Verification\nYour work is accepted only when these "
+		    "commands pass in the working directory:\n");
+		json_array_foreach(verify, i, v)
+			fprintf(f, "    %s\n", json_is_string(v) ? json_string_value(v) : "");
+	}
+	fprintf(f, "\nThe working directory is a git worktree of the project on its own branch.\n");
+	if (fclose(f) != 0)
+		lh_die_errno(ERROR, "task message");
+	return msg;
+}
+
 static void
 start(void)
 {
-	json_t *task, *v, *verify;
+	json_t *task, *v;
 	json_error_t jerr;
-	char path[4096], *prompt, *msg, *p;
-	size_t i, len;
+	char path[4096], *prompt, *msg;
 
 	if (!task_path)
 		lh_die(USAGE, "%s: empty transcript: give the task with -t", transcript_path);
-	if (!(task = json_load_file(task_path, 0, &jerr)) || !json_is_object(task))
-		lh_die(USAGE, "%s: %s", task_path, task ? "not a JSON object" : jerr.text);
+	if (!(task = json_load_file(task_path, 0, &jerr)) || !json_is_object(task)) {
+		const char *why = task ? "not a JSON object" : jerr.text;
+
+		json_decref(task);
+		lh_die(USAGE, "%s: %s", task_path, why);
+	}
 	if (!prompt_path) {
 		lh_path(path, sizeof path, "%s/prompts/%s.md", lh_share_dir(), role);
 		prompt_path = path;
@@ -1208,21 +1257,7 @@ start(void)
 	prompt = read_all(prompt_path);
 	append("system", json_pack("{s:s}", "content", prompt));
 	free(prompt);
-	verify = json_object_get(task, "verify");
-	len = 4096 + json_string_length(json_object_get(task, "title")) +
-	    json_string_length(json_object_get(task, "body"));
-	json_array_foreach(verify, i, v)
-		len += json_string_length(v) + 8;
-	msg = p = lh_malloc(len);
-	p += sprintf(p, "# Task %s: %s\n\n%s\n",
-	    str(task, "id"), str(task, "title"), str(task, "body"));
-	if (json_array_size(verify)) {
-		p += sprintf(p, "\n## Verification\nYour work is accepted only when these "
-		    "commands pass in the working directory:\n");
-		json_array_foreach(verify, i, v)
-			p += sprintf(p, "    %s\n", json_is_string(v) ? json_string_value(v) : "");
-	}
-	p += sprintf(p, "\nThe working directory is a git worktree of the project on its own branch.\n");
+	msg = task_message(task);
 	v = json_pack("{s:s,s:O?}", "content", msg, "task", json_object_get(task, "id"));
 	add_tree(v);
 	append("user", v);
@@ -1302,6 +1337,15 @@ on_signal(int sig)
 	raise(sig);
 }
 
+/* A count limit as a long: a number too big for one (1e300 in a task
+ * record, "inf" in an option) is as good as no limit, not a cast that C
+ * leaves undefined. */
+static long
+whole(double v)
+{
+	return v >= 1e15 ? 1000000000000000L : v < 0 ? -1 : (long)v;
+}
+
 static void
 parse_number(const char *s, double *d, long *l)
 {
@@ -1315,7 +1359,7 @@ parse_number(const char *s, double *d, long *l)
 	if (d)
 		*d = v;
 	if (l)
-		*l = (long)v;
+		*l = whole(v);
 }
 
 static void
@@ -1339,9 +1383,9 @@ from_task(void)
 		return;
 	limits = json_object_get(task, "limits");
 	if (max_steps < 0 && json_is_number(v = json_object_get(limits, "steps")))
-		max_steps = (long)json_number_value(v);
+		max_steps = whole(json_number_value(v));
 	if (max_seconds < 0 && json_is_number(v = json_object_get(limits, "seconds")))
-		max_seconds = (long)json_number_value(v);
+		max_seconds = whole(json_number_value(v));
 	if (max_tokens < 0 && json_is_number(v = json_object_get(limits, "tokens")))
 		max_tokens = json_number_value(v);
 	if (max_usd < 0 && json_is_number(v = json_object_get(limits, "usd")))

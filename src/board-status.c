@@ -321,6 +321,29 @@ deps_done(struct task *t)
 	return done;
 }
 
+/* the first dependency failed for good: on a board of format 2 the
+ * dependents of a failed task fail too, so a ready task that waits on one
+ * is a failer that died before it was done (board-reap finishes it) */
+static const char *
+failed_dep(struct task *t)
+{
+	static char id[LH_ID_MAX + 1];
+	char *s, *p, *save = NULL;
+	const char *found = NULL;
+
+	if (!t->deps || !*t->deps)
+		return NULL;
+	s = lh_strdup(t->deps);
+	for (p = strtok_r(s, " ", &save); p && !found; p = strtok_r(NULL, " ", &save)) {
+		struct task *d = task_find(p);
+
+		if (d && d->seen && !strcmp(d->state, "failed"))
+			found = (snprintf(id, sizeof id, "%s", p), id);
+	}
+	free(s);
+	return found;
+}
+
 static const char *
 shown_state(struct task *t)
 {
@@ -379,7 +402,8 @@ load_cycles(void)
 		json_decref(c);
 	}
 	closedir(d);
-	qsort(cycles, ncycles, sizeof *cycles, by_start);
+	if (ncycles)
+		qsort(cycles, ncycles, sizeof *cycles, by_start);
 }
 
 static const char *
@@ -989,8 +1013,8 @@ gather(void)
 {
 	char path[4400], dur[32], tip[512];
 	struct area *areas = NULL;
-	struct task **live = NULL, **failed = NULL, **ready_old = NULL;
-	size_t nareas = 0, nlive = 0, nfailed = 0, nready_old = 0, i, k;
+	struct task **live = NULL, **failed = NULL, **ready_old = NULL, **blocked = NULL;
+	size_t nareas = 0, nlive = 0, nfailed = 0, nready_old = 0, nblocked = 0, i, k;
 	int counts[5] = { 0 }, workers = 0, inflight = 0, inflight_wait = 0, queue_wait = 0, queue_in = 0;
 	int landings[LANDING_MINUTES] = { 0 };
 	double now = lh_board_clock(&board), wall = lh_now(), oldest_ready = -1, cooldown = 0;
@@ -1035,6 +1059,9 @@ gather(void)
 				oldest_ready = t->mtime;
 			ready_old = lh_realloc(ready_old, (nready_old + 1) * sizeof *ready_old);
 			ready_old[nready_old++] = t;
+		} else if (si == 1 && failed_dep(t)) {
+			blocked = lh_realloc(blocked, (nblocked + 1) * sizeof *blocked);
+			blocked[nblocked++] = t;
 		} else if (si == 2) {
 			live = lh_realloc(live, (nlive + 1) * sizeof *live);
 			live[nlive++] = t;
@@ -1102,7 +1129,8 @@ gather(void)
 	for (i = 0; i < 5; i++)
 		json_object_set_new(x, state_names[i], json_integer(counts[i]));
 	json_object_set_new(o, "tasks", x);
-	qsort(areas, nareas, sizeof *areas, by_area_name);
+	if (nareas)
+		qsort(areas, nareas, sizeof *areas, by_area_name);
 	a = json_object();
 	for (k = 0; k < nareas; k++) {
 		x = json_object();
@@ -1114,7 +1142,8 @@ gather(void)
 	json_object_set_new(o, "ready_queue", json_pack("{s:i,s:f}", "depth", counts[0],
 	    "oldest_age_s", oldest_ready < 0 ? 0.0 : now - oldest_ready));
 
-	qsort(live, nlive, sizeof *live, by_heartbeat);
+	if (nlive)
+		qsort(live, nlive, sizeof *live, by_heartbeat);
 	a = json_array();
 	for (i = 0; i < nlive; i++) {
 		struct task *t = live[i];
@@ -1164,7 +1193,8 @@ gather(void)
 		int j;
 
 		for (j = 0; j < 2; j++) {
-			qsort(g[j]->v, g[j]->n, sizeof *g[j]->v, by_name_sum);
+			if (g[j]->n)
+				qsort(g[j]->v, g[j]->n, sizeof *g[j]->v, by_name_sum);
 			json_object_clear(g[j]->index);
 			a = json_object();
 			for (i = 0; i < g[j]->n; i++) {
@@ -1188,7 +1218,8 @@ gather(void)
 		int j;
 
 		for (j = 0; j < 2; j++) {
-			qsort(g[j]->v, g[j]->n, sizeof *g[j]->v, by_name_sum);
+			if (g[j]->n)
+				qsort(g[j]->v, g[j]->n, sizeof *g[j]->v, by_name_sum);
 			json_object_clear(g[j]->index);
 			a = json_object();
 			for (i = 0; i < g[j]->n; i++) {
@@ -1243,8 +1274,12 @@ gather(void)
 	    queue_head > 0 && wall - queue_head > max_lease)
 		json_array_append_new(a, json_pack("{s:s,s:i,s:f,s:f}", "kind", "landing-stuck",
 		    "queue", queue_wait + queue_in, "head_age_s", wall - queue_head, "lease_s", max_lease));
+	for (i = 0; i < nblocked; i++)
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s}", "kind", "dependency-failed",
+		    "task", blocked[i]->id, "dependency", failed_dep(blocked[i])));
 	json_object_set_new(o, "stalls", a);
-	qsort(failed, nfailed, sizeof *failed, by_mtime_desc);
+	if (nfailed)
+		qsort(failed, nfailed, sizeof *failed, by_mtime_desc);
 	a = json_array();
 	for (i = 0; i < nfailed; i++)
 		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s?,s:f}", "task", failed[i]->id,
@@ -1281,6 +1316,7 @@ gather(void)
 	free(live);
 	free(failed);
 	free(ready_old);
+	free(blocked);
 	return o;
 }
 
@@ -1496,6 +1532,10 @@ screen(json_t *o, int rows)
 			duration(d1, sizeof d1, json_number_value(json_object_get(c, "head_age_s")));
 			out("  stall: the landing queue has %lld in it and has not moved for %s (lease %s)\n",
 			    (long long)json_integer_value(json_object_get(c, "queue")), d1, d2);
+		} else if (!strcmp(kind, "dependency-failed")) {
+			clean(id, sizeof id, json_string_value(json_object_get(c, "task")), 64);
+			clean(ag, sizeof ag, json_string_value(json_object_get(c, "dependency")), 64);
+			out("  stall: %s waits on %s, which failed for good (board-reap fails it too)\n", id, ag);
 		} else {
 			clean(id, sizeof id, json_string_value(json_object_get(c, "task")), 64);
 			clean(ag, sizeof ag, json_string_value(json_object_get(c, "agent")), 40);

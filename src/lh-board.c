@@ -734,6 +734,7 @@ lh_task_reindex(struct lh_board *b, json_t *old, json_t *rec)
 			made = rename(from[i], to) == 0;
 	if (to[0] && !made && add_hint(to) != 0)
 		return;
+	lh_bell_note(b, to);
 	for (i = 0; i < 2; i++)
 		if (from[i][0] && strcmp(from[i], to))
 			unlink(from[i]);
@@ -749,6 +750,7 @@ lh_task_mend(struct lh_board *b, json_t *rec, const char *found)
 	if (to[0] && (!found || strcmp(found, to)) && access(to, F_OK) != 0) {
 		if (add_hint(to) != 0)
 			return 0;
+		lh_bell_note(b, to);
 		changed = 1;
 	}
 	if (found && strcmp(found, to) && superseded(found, rec) && unlink(found) == 0)
@@ -823,21 +825,6 @@ lh_board_promote(struct lh_board *b)
 		;
 	if (moved)
 		lh_board_ring(b);
-}
-
-void
-lh_board_ring(struct lh_board *b)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	/* the close wakes local inotify waiters; the new mtime is for those
-	 * that poll it over NFS */
-	lh_path(path, sizeof path, "%s/bell", b->dir);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644)) >= 0) {
-		futimens(fd, NULL);
-		close(fd);
-	}
 }
 
 double

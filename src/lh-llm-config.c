@@ -215,7 +215,11 @@ llm_resolve_model(struct call *c, char *err, size_t errsize)
 		return -1;
 	}
 	if ((colon = strchr(spec, ':'))) {
-		snprintf(m->provider, sizeof m->provider, "%.*s", (int)(colon - spec), spec);
+		/* openai-responses:MODEL: the OpenAI provider, its Responses API */
+		if ((m->responses = colon - spec == 16 && !strncmp(spec, "openai-responses", 16)))
+			strcpy(m->provider, "openai");
+		else
+			snprintf(m->provider, sizeof m->provider, "%.*s", (int)(colon - spec), spec);
 		m->name = lh_strdup(colon + 1);
 	} else if ((def = json_object_get(json_object_get(c->config, "models"), spec))) {
 		m->alias = lh_strdup(spec);
@@ -225,6 +229,9 @@ llm_resolve_model(struct call *c, char *err, size_t errsize)
 			snprintf(err, errsize, "model %s: needs \"provider\" and \"model\" in %s", spec, cfg);
 			return -1;
 		}
+		/* openai-responses: the same provider, its Responses API */
+		if ((m->responses = !strcmp(v, "openai-responses")))
+			v = "openai";
 		snprintf(m->provider, sizeof m->provider, "%s", v);
 		m->name = lh_strdup(s);
 	} else if ((v = infer_provider(spec))) {
@@ -236,8 +243,8 @@ llm_resolve_model(struct call *c, char *err, size_t errsize)
 		return -1;
 	}
 	if (strcmp(m->provider, "openai") && strcmp(m->provider, "anthropic")) {
-		snprintf(err, errsize, "model %s: unknown provider %s: write openai:%s for an OpenAI-compatible "
-		    "server (Ollama, vLLM, OpenRouter), or anthropic:...", spec, m->provider, spec);
+		snprintf(err, errsize, "model %s: unknown provider %s (openai, openai-responses or anthropic): write openai:%s for an "
+		    "OpenAI-compatible server (Ollama, vLLM, OpenRouter), or anthropic:...", spec, m->provider, spec);
 		return -1;
 	}
 	m->max_tokens = json_integer_value(json_object_get(def, "max_tokens"));

@@ -31,12 +31,13 @@ args_string(json_t *call)
 	json_t *a = json_object_get(call, "arguments");
 	char *s;
 
-	if (!a && (a = json_object_get(call, "arguments_raw")))
+	if (!a && json_is_string(a = json_object_get(call, "arguments_raw")))
 		return json_incref(a);
-	s = json_dumps(a ? a : json_object(), JSON_COMPACT | JSON_ENCODE_ANY);
-	a = json_string(s ? s : "{}");
+	if (!a || !(s = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY)))
+		return json_string("{}");
+	a = json_string(s);
 	free(s);
-	return a;
+	return a ? a : json_string("{}");
 }
 
 static const char *
@@ -110,6 +111,62 @@ llm_openai_request(struct call *c, json_t *rq, long max_tokens, const char *syst
 	return out;
 }
 
+/* OpenAI's Responses API: the conversation as input items (messages,
+ * function_call and function_call_output), the system prompt as
+ * instructions. */
+json_t *
+llm_responses_request(struct call *c, json_t *rq, long max_tokens, const char *system)
+{
+	json_t *out, *items = json_array(), *m, *t, *x;
+	size_t i, k;
+
+	json_array_foreach(json_object_get(rq, "messages"), i, m) {
+		const char *role = json_string_value(json_object_get(m, "role"));
+		const char *id;
+
+		if (!role)
+			role = "user";
+		if (!strcmp(role, "tool")) {
+			id = json_string_value(json_object_get(m, "tool_call_id"));
+			json_array_append_new(items, json_pack("{s:s,s:s,s:s}", "type", "function_call_output",
+			    "call_id", id ? id : "", "output", content_text(m)));
+			continue;
+		}
+		if (*content_text(m) || strcmp(role, "assistant"))
+			json_array_append_new(items, json_pack("{s:s,s:s}", "role", role, "content", content_text(m)));
+		json_array_foreach(json_object_get(m, "tool_calls"), k, t) {
+			id = json_string_value(json_object_get(t, "id"));
+			json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:o}", "type", "function_call",
+			    "call_id", id ? id : "", "name", json_string_value(json_object_get(t, "name")) ?
+			    json_string_value(json_object_get(t, "name")) : "", "arguments", args_string(t)));
+		}
+	}
+	out = json_pack("{s:s,s:o,s:I,s:b}", "model", c->m.name, "input", items,
+	    "max_output_tokens", (json_int_t)max_tokens, "store", 0);
+	if (system && *system)
+		json_object_set_new(out, "instructions", json_string(system));
+	if ((t = json_object_get(rq, "tools")) && json_array_size(t)) {
+		x = json_array();
+		json_array_foreach(t, i, m) {
+			json_t *f = json_pack("{s:s,s:s}", "type", "function", "name",
+			    json_string_value(json_object_get(m, "name")) ? json_string_value(json_object_get(m, "name")) : "");
+
+			if (json_object_get(m, "description"))
+				json_object_set(f, "description", json_object_get(m, "description"));
+			json_object_set_new(f, "parameters", json_object_get(m, "parameters") ?
+			    json_incref(json_object_get(m, "parameters")) : json_pack("{s:s}", "type", "object"));
+			json_array_append_new(x, f);
+		}
+		json_object_set_new(out, "tools", x);
+	}
+	if ((x = json_object_get(rq, "schema")))
+		json_object_set_new(out, "text", json_pack("{s:{s:s,s:s,s:O}}", "format",
+		    "type", "json_schema", "name", "response", "schema", x));
+	if (c->opt->stream)
+		json_object_set_new(out, "stream", json_true());
+	return out;
+}
+
 /* Append blocks to the last message if it has the same role (Anthropic
  * wants user and assistant turns to alternate). */
 static void
@@ -147,12 +204,12 @@ llm_anthropic_request(struct call *c, json_t *rq, long max_tokens, const char *s
 			json_array_foreach(json_object_get(m, "tool_calls"), k, t) {
 				json_t *a = json_object_get(t, "arguments");
 
-				json_array_append_new(blocks, json_pack("{s:s,s:s,s:s,s:O}", "type", "tool_use",
+				json_array_append_new(blocks, json_pack("{s:s,s:s,s:s,s:o}", "type", "tool_use",
 				    "id", json_string_value(json_object_get(t, "id")) ?
 				    json_string_value(json_object_get(t, "id")) : "",
 				    "name", json_string_value(json_object_get(t, "name")) ?
 				    json_string_value(json_object_get(t, "name")) : "",
-				    "input", json_is_object(a) ? a : json_object()));
+				    "input", json_is_object(a) ? json_incref(a) : json_object()));
 			}
 			if (!json_array_size(blocks))
 				json_array_append_new(blocks, json_pack("{s:s,s:s}", "type", "text", "text", "..."));
@@ -194,18 +251,41 @@ llm_anthropic_request(struct call *c, json_t *rq, long max_tokens, const char *s
 
 /* ---- replies ---- */
 
+/* The tool call at a server-given index (OpenAI's "index", Anthropic's
+ * content block index): in [0, LLM_MAX_TOOL_CALLS), else the reply is
+ * malformed and NULL. */
 static struct tool *
-tool_at(struct call *c, int index)
+tool_at(struct call *c, json_int_t index)
+{
+	size_t i;
+
+	if (index < 0 || index >= LLM_MAX_TOOL_CALLS) {
+		if (!c->err[0])
+			llm_set_error(c, 1, "malformed reply: tool call index %lld out of range (0 to %d)",
+			    (long long)index, LLM_MAX_TOOL_CALLS - 1);
+		return NULL;
+	}
+	for (i = 0; i < c->ntools; i++)
+		if (c->tools[i].index == index)
+			return &c->tools[i];
+	c->tools = lh_realloc(c->tools, (c->ntools + 1) * sizeof *c->tools);
+	memset(&c->tools[c->ntools], 0, sizeof *c->tools);
+	c->tools[c->ntools].index = (int)index;
+	return &c->tools[c->ntools++];
+}
+
+/* the tool call of a block that started as a client tool_use, or NULL:
+ * the server's own tools (server_tool_use, web search) stream
+ * input_json_delta too, and are no call of ours */
+static struct tool *
+tool_started(struct call *c, int index)
 {
 	size_t i;
 
 	for (i = 0; i < c->ntools; i++)
 		if (c->tools[i].index == index)
 			return &c->tools[i];
-	c->tools = lh_realloc(c->tools, (c->ntools + 1) * sizeof *c->tools);
-	memset(&c->tools[c->ntools], 0, sizeof *c->tools);
-	c->tools[c->ntools].index = index;
-	return &c->tools[c->ntools++];
+	return NULL;
 }
 
 static void
@@ -244,33 +324,62 @@ set_stop(struct call *c, const char *reason)
 	snprintf(c->stop, sizeof c->stop, "%s", s);
 }
 
+/* A token count from the server: absent (or null) is 0; anything but an
+ * integer in [0, LLM_MAX_USAGE] is not believed: the first such field is
+ * kept in c->usage_bad, and the call ends with a permanent error whose
+ * usage is counted conservatively (lh_llm_call). */
+static json_int_t
+usage_count(struct call *c, json_t *u, const char *key)
+{
+	json_t *v = json_object_get(u, key);
+	char *s;
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= LLM_MAX_USAGE)
+		return json_integer_value(v);
+	if (!c->usage_bad[0]) {
+		s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		snprintf(c->usage_bad, sizeof c->usage_bad, "%s is %.40s", key, s ? s : "?");
+		free(s);
+	}
+	return 0;
+}
+
 static void
 openai_usage(struct call *c, json_t *u)
 {
-	json_int_t prompt = json_integer_value(json_object_get(u, "prompt_tokens"));
-	json_int_t cached = json_integer_value(json_object_get(json_object_get(u, "prompt_tokens_details"), "cached_tokens"));
+	json_int_t prompt, cached;
 
 	if (!json_is_object(u))
 		return;
+	prompt = usage_count(c, u, "prompt_tokens");
+	cached = usage_count(c, json_object_get(u, "prompt_tokens_details"), "cached_tokens");
+	if (cached > prompt) {
+		if (!c->usage_bad[0])
+			snprintf(c->usage_bad, sizeof c->usage_bad, "cached_tokens %lld exceeds prompt_tokens %lld",
+			    (long long)cached, (long long)prompt);
+		cached = prompt;
+	}
 	/* a running total on some servers: keep the last, never sum */
 	c->input = prompt - cached;
 	c->cache_read = cached;
-	c->output = json_integer_value(json_object_get(u, "completion_tokens"));
+	c->output = usage_count(c, u, "completion_tokens");
 }
 
 static void
 anthropic_usage(struct call *c, json_t *u)
 {
-	json_t *v;
-
-	if ((v = json_object_get(u, "input_tokens")))
-		c->input = json_integer_value(v);
-	if ((v = json_object_get(u, "output_tokens")))
-		c->output = json_integer_value(v);
-	if ((v = json_object_get(u, "cache_read_input_tokens")))
-		c->cache_read = json_integer_value(v);
-	if ((v = json_object_get(u, "cache_creation_input_tokens")))
-		c->cache_write = json_integer_value(v);
+	if (!json_is_object(u))
+		return;
+	if (json_object_get(u, "input_tokens"))
+		c->input = usage_count(c, u, "input_tokens");
+	if (json_object_get(u, "output_tokens"))
+		c->output = usage_count(c, u, "output_tokens");
+	if (json_object_get(u, "cache_read_input_tokens"))
+		c->cache_read = usage_count(c, u, "cache_read_input_tokens");
+	if (json_object_get(u, "cache_creation_input_tokens"))
+		c->cache_write = usage_count(c, u, "cache_creation_input_tokens");
 }
 
 /* An error object in a 200 reply: overloaded or rate limits are worth a
@@ -292,7 +401,7 @@ error_in_reply(struct call *c, json_t *e)
 static void
 openai_chunk(struct call *c, json_t *j)
 {
-	json_t *ch = json_array_get(json_object_get(j, "choices"), 0), *d, *tc, *t, *f;
+	json_t *ch = json_array_get(json_object_get(j, "choices"), 0), *d, *tc, *t, *f, *u;
 	const char *s;
 	size_t i;
 
@@ -302,6 +411,8 @@ openai_chunk(struct call *c, json_t *j)
 	}
 	if (json_is_object(json_object_get(j, "usage")))
 		openai_usage(c, json_object_get(j, "usage"));
+	else if (json_is_object(u = json_object_get(json_object_get(j, "x_groq"), "usage")))
+		openai_usage(c, u);     /* Groq: the stream's usage under x_groq */
 	if (!ch)
 		return;
 	d = json_object_get(ch, "delta");
@@ -312,16 +423,17 @@ openai_chunk(struct call *c, json_t *j)
 		json_t *ix = json_object_get(t, "index");
 		const char *id = json_string_value(json_object_get(t, "id"));
 		struct tool *tl;
-		int index;
+		json_int_t index;
 
 		/* servers that omit index: a new id starts a new call */
 		if (json_is_integer(ix))
 			index = json_integer_value(ix);
 		else if (id || !c->ntools)
-			index = c->ntools ? c->tools[c->ntools - 1].index + 1 : 0;
+			index = c->ntools ? (json_int_t)c->tools[c->ntools - 1].index + 1 : 0;
 		else
 			index = c->tools[c->ntools - 1].index;
-		tl = tool_at(c, index);
+		if (!(tl = tool_at(c, index)))
+			return;
 		c->content_seen = 1;
 		if (id && !tl->id.len)
 			llm_buf_add(&tl->id, id, strlen(id));
@@ -352,7 +464,8 @@ anthropic_event(struct call *c, json_t *j)
 		b = json_object_get(j, "content_block");
 		if (!strcmp(json_string_value(json_object_get(b, "type")) ?
 		    json_string_value(json_object_get(b, "type")) : "", "tool_use")) {
-			t = tool_at(c, json_integer_value(json_object_get(j, "index")));
+			if (!(t = tool_at(c, json_integer_value(json_object_get(j, "index")))))
+				return;
 			c->content_seen = 1;
 			if ((s = json_string_value(json_object_get(b, "id"))))
 				llm_buf_add(&t->id, s, strlen(s));
@@ -367,9 +480,9 @@ anthropic_event(struct call *c, json_t *j)
 			    json_string_value(json_object_get(d, "text")) : "",
 			    json_string_length(json_object_get(d, "text")));
 		else if (s && !strcmp(s, "input_json_delta")) {
-			t = tool_at(c, json_integer_value(json_object_get(j, "index")));
+			t = tool_started(c, json_integer_value(json_object_get(j, "index")));
 			s = json_string_value(json_object_get(d, "partial_json"));
-			if (s)
+			if (s && t)
 				llm_buf_add(&t->args, s, strlen(s));
 		}
 	} else if (!strcmp(type, "message_delta")) {
@@ -379,6 +492,86 @@ anthropic_event(struct call *c, json_t *j)
 		c->done = 1;
 	else if (!strcmp(type, "error"))
 		error_in_reply(c, json_object_get(j, "error"));
+}
+
+static void
+responses_usage(struct call *c, json_t *u)
+{
+	json_int_t cached = json_integer_value(json_object_get(json_object_get(u, "input_tokens_details"), "cached_tokens"));
+
+	if (!json_is_object(u))
+		return;
+	c->input = json_integer_value(json_object_get(u, "input_tokens")) - cached;
+	c->cache_read = cached;
+	c->output = json_integer_value(json_object_get(u, "output_tokens"));
+}
+
+/* the output items of a whole response: text, function calls, stop */
+static void
+responses_output(struct call *c, json_t *r)
+{
+	json_t *it, *part;
+	size_t i, k;
+	const char *s;
+
+	json_array_foreach(json_object_get(r, "output"), i, it) {
+		s = json_string_value(json_object_get(it, "type"));
+		if (s && !strcmp(s, "message") && !c->text.len)
+			json_array_foreach(json_object_get(it, "content"), k, part)
+				if ((s = json_string_value(json_object_get(part, "text"))))
+					add_text(c, s, json_string_length(json_object_get(part, "text")));
+		if (s && !strcmp(s, "function_call") && !tool_started(c, i)) {
+			struct tool *t = tool_at(c, i);
+
+			c->content_seen = 1;
+			if ((s = json_string_value(json_object_get(it, "call_id"))))
+				llm_buf_add(&t->id, s, strlen(s));
+			if ((s = json_string_value(json_object_get(it, "name"))))
+				llm_buf_add(&t->name, s, strlen(s));
+			if ((s = json_string_value(json_object_get(it, "arguments"))))
+				llm_buf_add(&t->args, s, strlen(s));
+		}
+	}
+	responses_usage(c, json_object_get(r, "usage"));
+	s = json_string_value(json_object_get(r, "status"));
+	snprintf(c->stop, sizeof c->stop, "%s", s && !strcmp(s, "incomplete") ? "max_tokens" :
+	    c->ntools ? "tool_calls" : "end");
+}
+
+/* Responses API events: typed, no [DONE]; the stream ends with
+ * response.completed, .incomplete or .failed */
+static void
+responses_event(struct call *c, json_t *j)
+{
+	const char *type = json_string_value(json_object_get(j, "type")), *s;
+	json_t *it = json_object_get(j, "item");
+	int index = json_integer_value(json_object_get(j, "output_index"));
+	struct tool *t;
+
+	if (!type)
+		return;
+	if (!strcmp(type, "response.output_text.delta")) {
+		if ((s = json_string_value(json_object_get(j, "delta"))))
+			add_text(c, s, json_string_length(json_object_get(j, "delta")));
+	} else if (!strcmp(type, "response.output_item.added") &&
+	    (s = json_string_value(json_object_get(it, "type"))) && !strcmp(s, "function_call")) {
+		t = tool_at(c, index);
+		c->content_seen = 1;
+		if ((s = json_string_value(json_object_get(it, "call_id"))))
+			llm_buf_add(&t->id, s, strlen(s));
+		if ((s = json_string_value(json_object_get(it, "name"))))
+			llm_buf_add(&t->name, s, strlen(s));
+	} else if (!strcmp(type, "response.function_call_arguments.delta")) {
+		if ((t = tool_started(c, index)) && (s = json_string_value(json_object_get(j, "delta"))))
+			llm_buf_add(&t->args, s, strlen(s));
+	} else if (!strcmp(type, "response.completed") || !strcmp(type, "response.incomplete")) {
+		responses_output(c, json_object_get(j, "response"));
+		c->done = 1;
+	} else if (!strcmp(type, "response.failed")) {
+		json_t *e = json_object_get(json_object_get(j, "response"), "error");
+		error_in_reply(c, json_is_object(e) ? e : j);
+	} else if (!strcmp(type, "error"))
+		error_in_reply(c, json_object_get(j, "error") ? json_object_get(j, "error") : j);
 }
 
 /* One SSE event: its data lines joined by newlines. */
@@ -401,7 +594,9 @@ sse_dispatch(struct call *c)
 		llm_set_error(c, 1, "malformed event in the stream: %s", jerr.text);
 		goto out;
 	}
-	if (c->m.provider[0] == 'o')
+	if (c->m.responses)
+		responses_event(c, j);
+	else if (c->m.provider[0] == 'o')
 		openai_chunk(c, j);
 	else
 		anthropic_event(c, j);
@@ -491,7 +686,14 @@ llm_parse_body(struct call *c)
 		json_decref(j);
 		return;
 	}
-	if (c->m.provider[0] == 'o') {
+	if (c->m.responses) {
+		if (!json_is_array(json_object_get(j, "output"))) {
+			llm_set_error(c, 1, "reply has no output");
+			json_decref(j);
+			return;
+		}
+		responses_output(c, j);
+	} else if (c->m.provider[0] == 'o') {
 		ch = json_array_get(json_object_get(j, "choices"), 0);
 		msg = json_object_get(ch, "message");
 		if (!msg) {
@@ -505,6 +707,8 @@ llm_parse_body(struct call *c)
 			struct tool *tl = tool_at(c, i);
 			json_t *f = json_object_get(t, "function");
 
+			if (!tl)
+				break;
 			if ((s = json_string_value(json_object_get(t, "id"))))
 				llm_buf_add(&tl->id, s, strlen(s));
 			if ((s = json_string_value(json_object_get(f, "name"))))
@@ -514,7 +718,8 @@ llm_parse_body(struct call *c)
 			else if (json_object_get(f, "arguments")) {
 				char *a = json_dumps(json_object_get(f, "arguments"), JSON_COMPACT | JSON_ENCODE_ANY);
 
-				llm_buf_add(&tl->args, a, strlen(a));
+				if (a)
+					llm_buf_add(&tl->args, a, strlen(a));
 				free(a);
 			}
 		}
@@ -534,15 +739,19 @@ llm_parse_body(struct call *c)
 				    json_string_length(json_object_get(t, "text")));
 			else if (s && !strcmp(s, "tool_use")) {
 				struct tool *tl = tool_at(c, i);
-				char *a = json_dumps(json_object_get(t, "input") ? json_object_get(t, "input") :
-				    json_object(), JSON_COMPACT | JSON_ENCODE_ANY);
+				json_t *in = json_object_get(t, "input");
+				char *a;
 
+				if (!tl)
+					break;
 				if ((s = json_string_value(json_object_get(t, "id"))))
 					llm_buf_add(&tl->id, s, strlen(s));
 				if ((s = json_string_value(json_object_get(t, "name"))))
 					llm_buf_add(&tl->name, s, strlen(s));
-				llm_buf_add(&tl->args, a, strlen(a));
-				free(a);
+				if (in && (a = json_dumps(in, JSON_COMPACT | JSON_ENCODE_ANY))) {
+					llm_buf_add(&tl->args, a, strlen(a));
+					free(a);
+				}
 			}
 		}
 		set_stop(c, json_string_value(json_object_get(j, "stop_reason")));

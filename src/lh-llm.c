@@ -127,7 +127,10 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	line[strcspn(line, "\r\n")] = 0;
 	if (!strncmp(line, "HTTP/", 5)) {
 		/* a new response (after a 100 Continue, say) */
-		c->http_status = atol(strchr(line, ' ') ? strchr(line, ' ') + 1 : "0");
+		char *sp = strchr(line, ' '), *end;
+		long st = sp ? strtol(sp + 1, &end, 10) : 0;
+
+		c->http_status = st >= 100 && st <= 999 ? st : 0;
 		c->retry_after = -1;
 		c->should_retry = -1;
 		c->streaming = 0;
@@ -165,18 +168,25 @@ static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct call *c = arg;
-	size_t len = size * n;
+	size_t len = size * n, take;
 
 	c->last_byte = lh_monotonic();
+	take = len < c->max_reply - c->received ? len : c->max_reply - c->received;
+	/* streamed or not, a reply has a size limit: an endless stream is
+	 * never idle, and one endless line would never be parsed. What came
+	 * within the limit is used: a partial reply is kept. */
+	c->received += take;
 	if (c->http_status == 200 && c->streaming) {
-		llm_sse_feed(c, p, len);
+		llm_sse_feed(c, p, take);
 		llm_flush_text(c);
-	}
-	else if (c->body.len + len > (256u << 20)) {
-		llm_set_error(c, 1, "reply larger than 256 MiB");
-		return 0;
 	} else
-		llm_buf_add(&c->body, p, len);
+		llm_buf_add(&c->body, p, take);
+	if (take < len && !c->err[0]) {
+		llm_set_error(c, 0, "reply larger than %zu bytes (LONGHAUL_MAX_REPLY_BYTES)", c->max_reply);
+		c->fatal = 1;
+	}
+	if (take < len)
+		return 0;
 	/* stop reading once the call failed mid-stream */
 	return c->err[0] && c->streaming ? 0 : len;
 }
@@ -245,6 +255,9 @@ reset_attempt(struct call *c)
 	c->ntools = 0;
 	c->stop[0] = 0;
 	c->input = c->output = c->cache_read = c->cache_write = 0;
+	c->usage_bad[0] = 0;
+	c->received = 0;
+	c->fatal = 0;
 	c->err[0] = 0;
 	c->err_retry = c->err_perm = 0;
 	c->retry_after = -1;
@@ -265,22 +278,18 @@ contains_ci(const char *s, const char *word)
 	return 0;
 }
 
-/* One HTTP exchange; sets c->err when it failed. */
+/* The reply of one exchange is in (rc, what on_header and on_body saw):
+ * judge it. Sets c->err when the attempt failed. */
 static void
-attempt(struct call *c, const char *url, const char *payload, struct curl_slist *headers)
+finish_attempt(struct call *c, CURLcode rc, const char *errbuf)
 {
-	CURLcode rc;
-	char errbuf[CURL_ERROR_SIZE] = "";
 	json_t *j;
 	const char *msg = NULL;
 
-	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, payload);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
-	rc = curl_easy_perform(c->curl);
+	if (c->fatal)
+		goto usage;
 	if (c->err[0] && (c->streaming || c->http_status == 200))
-		return;         /* an error inside the reply */
+		goto usage;     /* an error inside the reply */
 	if (rc != CURLE_OK) {
 		if (rc == CURLE_ABORTED_BY_CALLBACK && c->idle_fired)
 			llm_set_error(c, 1, "no data for %g s (idle timeout)", c->idle);
@@ -290,7 +299,7 @@ attempt(struct call *c, const char *url, const char *payload, struct curl_slist 
 			llm_set_error(c, 1, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		if (c->http_status == 200 && c->content_seen)
 			c->err_retry = 0;   /* partial reply: reported, not retried */
-		return;
+		goto usage;
 	}
 	if (c->http_status == 200) {
 		if (c->streaming) {
@@ -301,7 +310,7 @@ attempt(struct call *c, const char *url, const char *payload, struct curl_slist 
 			llm_parse_body(c);
 			llm_flush_text(c);
 		}
-		return;
+		goto usage;
 	}
 	if ((j = json_loadb(llm_buf_str(&c->body), c->body.len, 0, NULL)))
 		msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
@@ -321,6 +330,38 @@ attempt(struct call *c, const char *url, const char *payload, struct curl_slist 
 	if (c->should_retry >= 0)
 		c->err_retry = c->should_retry;
 	c->err_perm = !c->err_retry;
+usage:
+	/* usage not to be believed (negative, absurd, not a number): the
+	 * call fails, and counts what it may have cost at most, so that a
+	 * server, or anything between it and us, cannot push the recorded
+	 * spend down: the request's bytes as input tokens (a token is at
+	 * least a byte), max_tokens as output */
+	if (c->usage_bad[0]) {
+		if (c->input < (json_int_t)c->request_bytes)
+			c->input = c->request_bytes;
+		if (c->output < c->max_tokens)
+			c->output = c->max_tokens;
+		if (!c->fatal) {
+			llm_set_error(c, 0, "impossible usage in the reply: %s (counted as %lld input and %lld output tokens)",
+			    c->usage_bad, (long long)c->input, (long long)c->output);
+			c->fatal = 1;
+		}
+	}
+}
+
+/* One HTTP exchange; sets c->err when it failed. */
+static void
+attempt(struct call *c, const char *url, const char *payload, struct curl_slist *headers)
+{
+	CURLcode rc;
+	char errbuf[CURL_ERROR_SIZE] = "";
+
+	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, payload);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, errbuf);
+	rc = curl_easy_perform(c->curl);
+	finish_attempt(c, rc, errbuf);
 }
 
 static json_t *
@@ -433,13 +474,14 @@ lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response
 		free_call(&c);
 		return fail_early(response, LH_LLM_BUDGET, err);
 	}
-	max_attempts = opt->max_attempts > 0 ? opt->max_attempts : (int)llm_env_number("LONGHAUL_LLM_ATTEMPTS", 6);
+	max_attempts = opt->max_attempts > 0 ? opt->max_attempts : (int)fmin(llm_env_number("LONGHAUL_LLM_ATTEMPTS", 6), 1000);
 	if (max_attempts < 1)
 		max_attempts = 1;
 	deadline_s = opt->deadline > 0 ? opt->deadline : llm_env_number("LONGHAUL_DEADLINE", 0);
 	c.deadline = deadline_s > 0 ? started + deadline_s : 0;
 	idle = opt->idle_timeout > 0 ? opt->idle_timeout : llm_env_number("LONGHAUL_IDLE_TIMEOUT", 120);
-	limit = (int)llm_env_number("LONGHAUL_IN_FLIGHT", json_integer_value(json_object_get(c.config, "in_flight")));
+	limit = (int)fmax(-1, fmin(1e6, llm_env_number("LONGHAUL_IN_FLIGHT",
+	    json_integer_value(json_object_get(c.config, "in_flight")))));
 
 	max_tokens = json_integer_value(json_object_get(request, "max_tokens"));
 	if (max_tokens <= 0)
@@ -458,7 +500,14 @@ lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response
 		if (c.m.provider[0] == 'a')
 			system = sys_alloc;
 	}
-	if (c.m.provider[0] == 'o') {
+	if (c.m.responses) {
+		body = llm_responses_request(&c, request, max_tokens, system);
+		lh_path(url, sizeof url, "%s/responses", c.m.base_url);
+		if (c.m.key) {
+			lh_path(header, sizeof header, "Authorization: Bearer %s", c.m.key);
+			headers = curl_slist_append(headers, header);
+		}
+	} else if (c.m.provider[0] == 'o') {
 		body = llm_openai_request(&c, request, max_tokens, system);
 		lh_path(url, sizeof url, "%s/chat/completions", c.m.base_url);
 		if (c.m.key) {
@@ -485,6 +534,11 @@ lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response
 		headers = curl_slist_append(headers, "Accept: text/event-stream");
 	payload = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
+	c.request_bytes = payload ? strlen(payload) : 0;
+	c.max_tokens = max_tokens;
+	c.max_reply = (size_t)fmin(llm_env_number("LONGHAUL_MAX_REPLY_BYTES", LLM_MAX_REPLY_BYTES), 1e15);
+	if (c.max_reply < 1)
+		c.max_reply = LLM_MAX_REPLY_BYTES;
 	if (!payload) {
 		curl_slist_free_all(headers);
 		free_call(&c);
@@ -575,13 +629,15 @@ lh_llm_call(const struct lh_llm_options *opt, json_t *request, json_t **response
 	*response = response_json(&c, n, started);
 	if (!c.err[0])
 		status = LH_LLM_OK;
+	else if (c.fatal)
+		status = LH_LLM_PERMANENT;
 	else if (c.content_seen && c.http_status == 200)
 		status = LH_LLM_INCOMPLETE;
 	else if (c.err_perm && strcmp(c.err, "deadline passed"))
 		status = LH_LLM_PERMANENT;
 	else
 		status = LH_LLM_TEMPORARY;
-	if (status == LH_LLM_INCOMPLETE)
+	if (status == LH_LLM_INCOMPLETE || (c.fatal && c.content_seen && !c.done && !c.finished))
 		json_object_set_new(*response, "incomplete", json_true());
 	if (c.err[0])
 		json_object_set_new(*response, "error", json_string(c.err));

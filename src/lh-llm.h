@@ -16,6 +16,15 @@ struct buf {
 
 /* ---- the call's state ---- */
 
+/* Bounds on what a server says (lh-llm-wire.c): at most this many tool
+ * calls (or content blocks) in one reply, at most this many tokens in
+ * one usage field; anything beyond is a malformed reply or impossible
+ * usage. */
+#define LLM_MAX_TOOL_CALLS 256
+#define LLM_MAX_USAGE 100000000
+/* LONGHAUL_MAX_REPLY_BYTES's default: bytes of one reply, streamed or not */
+#define LLM_MAX_REPLY_BYTES (256.0 * 1024 * 1024)
+
 struct tool {
 	struct buf id, name, args;
 	int index;
@@ -26,6 +35,7 @@ struct model {
 	char *name, *base_url, *key, *alias;
 	long max_tokens;
 	int loopback;
+	int responses;          /* openai-responses: OpenAI's Responses API */
 };
 
 struct call {
@@ -51,6 +61,12 @@ struct call {
 	size_t ntools;
 	char stop[32];
 	json_int_t input, output, cache_read, cache_write;
+	char usage_bad[96];     /* the usage field not believed, if any */
+	size_t received;        /* bytes of this attempt's body so far */
+	size_t max_reply;       /* at most this many */
+	size_t request_bytes;   /* the payload: a bound on the input tokens */
+	long max_tokens;        /* asked for: a bound on the output tokens */
+	int fatal;              /* a permanent error, even after part of a reply */
 	char err[512];          /* error of this attempt */
 	int err_retry;          /* that error is worth a retry */
 	int err_perm;           /* that error is permanent */
@@ -82,6 +98,7 @@ extern char llm_config_file[4096];
 /* lh-llm-wire.c: requests and replies */
 json_t *llm_openai_request(struct call *c, json_t *rq, long max_tokens, const char *system);
 json_t *llm_anthropic_request(struct call *c, json_t *rq, long max_tokens, const char *system);
+json_t *llm_responses_request(struct call *c, json_t *rq, long max_tokens, const char *system);
 void llm_parse_body(struct call *c);
 void llm_sse_feed(struct call *c, const char *p, size_t n);
 void llm_sse_end(struct call *c);

@@ -37,6 +37,16 @@ type_is(json_t *v, const char *t)
 	return 1;
 }
 
+/* A count against the schema's bounds, which may be any JSON: compared
+ * as numbers (a negative or fractional bound is not cast to a huge
+ * size); a bound that is not a number is no bound. */
+static int
+out_of_bounds(size_t n, json_t *min, json_t *max)
+{
+	return (json_is_number(min) && (double)n < json_number_value(min)) ||
+	    (json_is_number(max) && (double)n > json_number_value(max));
+}
+
 static int
 check(json_t *s, json_t *v, const char *where, char *err, size_t size)
 {
@@ -82,16 +92,14 @@ check(json_t *s, json_t *v, const char *where, char *err, size_t size)
 	}
 	if (json_is_string(v)) {
 		n = json_string_length(v);
-		if (((x = json_object_get(s, "minLength")) && n < (size_t)json_integer_value(x)) ||
-		    ((x = json_object_get(s, "maxLength")) && n > (size_t)json_integer_value(x))) {
+		if (out_of_bounds(n, json_object_get(s, "minLength"), json_object_get(s, "maxLength"))) {
 			snprintf(err, size, "%s: length out of bounds", where);
 			return -1;
 		}
 	}
 	if (json_is_array(v)) {
 		n = json_array_size(v);
-		if (((x = json_object_get(s, "minItems")) && n < (size_t)json_integer_value(x)) ||
-		    ((x = json_object_get(s, "maxItems")) && n > (size_t)json_integer_value(x))) {
+		if (out_of_bounds(n, json_object_get(s, "minItems"), json_object_get(s, "maxItems"))) {
 			snprintf(err, size, "%s: number of items out of bounds", where);
 			return -1;
 		}

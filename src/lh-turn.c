@@ -15,6 +15,10 @@
  * renames itself admitted and lists again: if more than N are admitted it
  * steps back and retries after a growing random pause. The last of any
  * set of racing admissions to list sees all of them, so the limit holds.
+ * On a network filesystem that takes a listing fresh from the server
+ * right after the lister's own change to the directory: sshfs drops its
+ * cached listing of a directory it changed, NFS sees the directory's
+ * change attribute move (measured for sshfs in doc/cluster.md).
  *
  * A waiting entry names the process that waits (board-turn take), an
  * admitted one the owner of the turn (the worker that ran it): so a
@@ -38,7 +42,10 @@
  * Waiting: inotify on the entry just ahead (with a limit of one) or on the
  * directory, so a turn passes on at once on one machine; and polling,
  * which sees other NFS clients and dead holders: the next in line polls
- * often, those further back less.
+ * often, those further back less. Each look judges the entries by open(),
+ * which a client's cache does not answer (see alive()), so a turn given
+ * back on another host is seen within one poll, not after the attribute
+ * cache's time.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -108,21 +115,38 @@ list(const char *dir, size_t *n)
 	return e;
 }
 
-/* Is the entry live? A stale one (dead on this host, or untouched for the
+/* Is the entry live? Judged by open(), never by stat() of its name: a
+ * client's attribute cache keeps a removed name alive for stat() (20 s
+ * on a default sshfs mount, acregmax on NFS), but open() asks the file
+ * server (NFS close-to-open; sshfs sends the open itself), and fstat() of
+ * what it opened gives the mtime as the server has it. The name listed
+ * may be out of date (a listing is cached too): when it is gone, the
+ * entry's other name (waiting or admitted) is opened, and e is updated to
+ * what was found. A stale entry (dead on this host, or untouched for the
  * lease by the server's clock) is removed. *server caches the server's
  * now for one look at the queue (< 0: not asked yet). */
 static int
-alive(const char *dir, const char *name, double lease, double *server)
+alive(const char *dir, struct entry *e, double lease, double *server)
 {
 	char path[4600], host[256];
 	struct stat st;
 	long pid;
 	double mtime;
+	int fd, k;
 
-	lh_path(path, sizeof path, "%s/%s", dir, name);
-	if (stat(path, &st) < 0)
+	for (k = 0; k < 2; k++, e->admitted = !e->admitted, e->name[0] = e->admitted ? 'a' : 'w') {
+		lh_path(path, sizeof path, "%s/%s", dir, e->name);
+		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) >= 0)
+			break;
+	}
+	if (fd < 0)
 		return 0;
-	if (sscanf(name, "%*c.%*[^.].%255[^.].%ld", host, &pid) == 2 &&
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return 1;	/* it is there: live until we know better */
+	}
+	close(fd);
+	if (sscanf(e->name, "%*c.%*[^.].%255[^.].%ld", host, &pid) == 2 &&
 	    !strcmp(host, lh_hostname()) && kill(pid, 0) < 0 && errno == ESRCH) {
 		unlink(path);
 		return 0;
@@ -209,10 +233,10 @@ lh_turn_take_for(const char *dir, int limit, double lease, double deadline, long
 		e = list(dir, &n);
 		server = -1;
 		for (i = ahead = 0; i < n && strcmp(e[i].name + 2, name); i++)
-			if (alive(dir, e[i].name, lease, &server))
+			if (alive(dir, &e[i], lease, &server))
 				last = i, ahead++;
 		for (j = i + 1; j < n; j++)
-			if (e[j].admitted && alive(dir, e[j].name, lease, &server))
+			if (e[j].admitted && alive(dir, &e[j], lease, &server) && e[j].admitted)
 				last = j, ahead++;
 		if (i == n) {
 			/* ours was judged stale (we were stopped past the lease) */
@@ -249,7 +273,7 @@ lh_turn_take_for(const char *dir, int limit, double lease, double deadline, long
 			e = list(dir, &n);
 			for (i = admitted = 0; i < n; i++)
 				if (e[i].admitted && (!strcmp(e[i].name + 2, aname) ||
-				    alive(dir, e[i].name, lease, &server)))
+				    (alive(dir, &e[i], lease, &server) && e[i].admitted)))
 					admitted++;
 			free(e);
 			if (admitted <= (size_t)limit) {

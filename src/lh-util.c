@@ -28,6 +28,26 @@ lh_init(int argc, char **argv)
 	}
 }
 
+/* LeakSanitizer (CI's sanitizer run) asks this at exit. Tools that live
+ * long (agent-step -A, llm-mock, board-turn), or whose work runs in a
+ * long-lived caller (llm-call's), must free what each call or request
+ * takes: for them, and for anything not named here, a leak is an error.
+ * The short-lived ones below leave their memory to exit(). */
+int __lsan_is_turned_off(void);
+
+int
+__lsan_is_turned_off(void)
+{
+	static const char *short_lived[] = { "board-init", "board-reap", "task-claim", "task-ls",
+	    "task-publish", "task-show", "task-update", "judge", "llm-usage", NULL };
+	const char **p;
+
+	for (p = short_lived; *p; p++)
+		if (!strcmp(lh_prog, *p))
+			return 1;
+	return 0;
+}
+
 static void
 vreport(const char *fmt, va_list ap, int errnum)
 {

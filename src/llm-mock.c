@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
@@ -49,6 +50,10 @@ struct rule {
 	int lineno;
 };
 
+/* what a rule may ask for: a reply's text (repeat included), usage */
+#define MOCK_MAX_TEXT (64L << 20)
+#define MOCK_MAX_USAGE 1000000000000000L
+
 struct conn {
 	int fd;
 };
@@ -56,6 +61,8 @@ struct conn {
 static struct rule *rules;
 static size_t nrules;
 static int log_fd = -1;
+static const char *dump_dir;    /* -d: each request's head and body */
+static long dumped;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static long active, max_active, served;
 static int listen_fd = -1;
@@ -64,66 +71,166 @@ static volatile sig_atomic_t stopping;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: llm-mock -r RULES.jsonl [-p PORT] [-P PORTFILE] [-l LOG.jsonl]\n");
+	fprintf(stderr, "usage: llm-mock -r RULES.jsonl [-p PORT] [-P PORTFILE] [-l LOG.jsonl] [-d DIR]\n");
 	exit(2);
 }
 
-static const char **
-string_list(json_t *v, size_t *n, const char *what, int lineno)
+/* The parts of a rule from outside (the rules file) are checked here,
+ * each error a message and nothing half-made: a harness (t/fuzz) and
+ * load_rules share it. */
+#define RULE_ERROR(...) (snprintf(err, errsize, __VA_ARGS__), -1)
+
+static int
+string_list(json_t *v, const char ***list, size_t *n, const char *what, char *err, size_t errsize)
 {
-	const char **list;
 	size_t i;
 
 	*n = 0;
+	*list = NULL;
 	if (!v)
-		return NULL;
+		return 0;
 	if (json_is_string(v)) {
-		list = lh_malloc(sizeof *list);
-		list[0] = json_string_value(v);
+		*list = lh_malloc(sizeof **list);
+		(*list)[0] = json_string_value(v);
 		*n = 1;
-		return list;
+		return 0;
 	}
 	if (!json_is_array(v))
-		lh_die(2, "rules line %d: %s: not a string or a list", lineno, what);
-	list = lh_malloc((json_array_size(v) + 1) * sizeof *list);
-	for (i = 0; i < json_array_size(v); i++) {
+		return RULE_ERROR("%s: not a string or a list", what);
+	for (i = 0; i < json_array_size(v); i++)
 		if (!json_is_string(json_array_get(v, i)))
-			lh_die(2, "rules line %d: %s: not a string", lineno, what);
-		list[i] = json_string_value(json_array_get(v, i));
-	}
+			return RULE_ERROR("%s: not a string", what);
+	*list = lh_malloc((json_array_size(v) + 1) * sizeof **list);
+	for (i = 0; i < json_array_size(v); i++)
+		(*list)[i] = json_string_value(json_array_get(v, i));
 	*n = i;
-	return list;
+	return 0;
 }
 
-static void
-compile(regex_t *re, json_t *v, const char *what, int lineno)
+static int
+compile(regex_t *re, json_t *v, const char *what, char *err, size_t errsize)
 {
 	char msg[200];
 	int e;
 
 	if (!json_is_string(v))
-		lh_die(2, "rules line %d: %s: not a string", lineno, what);
+		return RULE_ERROR("%s: not a string", what);
 	if ((e = regcomp(re, json_string_value(v), REG_EXTENDED))) {
 		regerror(e, re, msg, sizeof msg);
-		lh_die(2, "rules line %d: %s: %s", lineno, what, msg);
+		return RULE_ERROR("%s: %s", what, msg);
 	}
+	return 0;
+}
+
+static void
+rule_free(struct rule *r)
+{
+	free(r->contains);
+	free(r->not_contains);
+	if (r->has_regex)
+		regfree(&r->regex);
+	if (r->has_capture)
+		regfree(&r->capture);
+	json_decref(r->json);
+	memset(r, 0, sizeof *r);
+}
+
+/* A number of the rule: an integer in [lo, hi], or dflt when absent. */
+static int
+rule_number(json_t *j, const char *key, long lo, long hi, long dflt, long *out, char *err, size_t errsize)
+{
+	json_t *v = json_object_get(j, key);
+
+	*out = dflt;
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return RULE_ERROR("%s: not an integer from %ld to %ld", key, lo, hi);
+	*out = (long)json_integer_value(v);
+	return 0;
+}
+
+/* One line of the rules file into r: 0, or -1 with the reason. */
+static int
+rule_parse(struct rule *r, const char *line, size_t len, int lineno, char *err, size_t errsize)
+{
+	json_error_t jerr;
+	json_t *j, *m, *v, *u;
+	long x;
+
+	memset(r, 0, sizeof *r);
+	r->lineno = lineno;
+	if (!(j = json_loadb(line, len, 0, &jerr)))
+		return RULE_ERROR("%s", jerr.text);
+	r->json = j;
+	if (!json_is_object(j) && RULE_ERROR("not an object"))
+		goto bad;
+	r->reply = json_object_get(j, "reply");
+	m = json_object_get(j, "match");
+	if (m && !json_is_object(m) && RULE_ERROR("match: not an object"))
+		goto bad;
+	if (string_list(json_object_get(m, "contains"), &r->contains, &r->ncontains, "contains", err, errsize) < 0 ||
+	    string_list(json_object_get(m, "not_contains"), &r->not_contains, &r->nnot_contains, "not_contains", err, errsize) < 0)
+		goto bad;
+	if ((v = json_object_get(m, "regex"))) {
+		if (compile(&r->regex, v, "regex", err, errsize) < 0)
+			goto bad;
+		r->has_regex = 1;
+	}
+	if ((v = json_object_get(j, "capture"))) {
+		if (compile(&r->capture, v, "capture", err, errsize) < 0)
+			goto bad;
+		r->has_capture = 1;
+	}
+	if (rule_number(m, "turn", 0, 1000000, 0, &r->turn, err, errsize) < 0 ||
+	    rule_number(j, "times", -1, LONG_MAX, -1, &r->times, err, errsize) < 0 ||
+	    rule_number(j, "delay_ms", 0, 3600000, 0, &r->delay_ms, err, errsize) < 0 ||
+	    rule_number(j, "fault_ms", 0, 3600000, 0, &r->fault_ms, err, errsize) < 0 ||
+	    rule_number(j, "chunk", 0, 1 << 30, 16, &r->chunk, err, errsize) < 0 ||
+	    rule_number(j, "chunk_delay_ms", 0, 3600000, 0, &x, err, errsize) < 0 ||
+	    rule_number(r->reply, "repeat", 0, MOCK_MAX_TEXT, 1, &x, err, errsize) < 0)
+		goto bad;
+	/* usage is scripted as is, negative or absurd (to test clients),
+	 * but within what sums of it can hold */
+	u = json_object_get(r->reply, "usage");
+	if ((rule_number(u, "input_tokens", -MOCK_MAX_USAGE, MOCK_MAX_USAGE, 0, &x, err, errsize) < 0 ||
+	    rule_number(u, "output_tokens", -MOCK_MAX_USAGE, MOCK_MAX_USAGE, 0, &x, err, errsize) < 0 ||
+	    rule_number(u, "cache_read_tokens", -MOCK_MAX_USAGE, MOCK_MAX_USAGE, 0, &x, err, errsize) < 0 ||
+	    rule_number(u, "cache_write_tokens", -MOCK_MAX_USAGE, MOCK_MAX_USAGE, 0, &x, err, errsize) < 0))
+		goto bad;
+	if (r->chunk <= 0)
+		r->chunk = 16;
+	r->model = json_string_value(json_object_get(m, "model"));
+	r->api = json_string_value(json_object_get(m, "api"));
+	v = json_object_get(j, "retry_after");
+	r->retry_after = v ? json_number_value(v) : -1;
+	v = json_object_get(j, "fault");
+	if (v && json_is_integer(v)) {
+		char code[32];
+
+		snprintf(code, sizeof code, "%lld", (long long)json_integer_value(v));
+		json_object_set_new(j, "fault", json_string(code));
+		v = json_object_get(j, "fault");
+	}
+	r->fault = json_string_value(v);
+	return 0;
+bad:
+	rule_free(r);
+	return -1;
 }
 
 static void
 load_rules(const char *path)
 {
 	FILE *f;
-	char *line = NULL;
+	char *line = NULL, err[300];
 	size_t cap = 0;
 	ssize_t len;
 	int lineno = 0;
-	json_error_t jerr;
 
 	if (!(f = fopen(path, "r")))
 		lh_die_errno(2, "%s", path);
 	while ((len = getline(&line, &cap, f)) >= 0) {
-		struct rule *r;
-		json_t *j, *m, *v;
 		char *p = line;
 
 		lineno++;
@@ -131,48 +238,10 @@ load_rules(const char *path)
 			p++;
 		if (*p == '\n' || *p == 0 || *p == '#')
 			continue;
-		if (!(j = json_loads(p, 0, &jerr)) || !json_is_object(j))
-			lh_die(2, "%s:%d: %s", path, lineno, j ? "not an object" : jerr.text);
 		rules = lh_realloc(rules, (nrules + 1) * sizeof *rules);
-		r = &rules[nrules++];
-		memset(r, 0, sizeof *r);
-		r->json = j;
-		r->lineno = lineno;
-		r->reply = json_object_get(j, "reply");
-		m = json_object_get(j, "match");
-		if (m && !json_is_object(m))
-			lh_die(2, "%s:%d: match: not an object", path, lineno);
-		r->contains = string_list(json_object_get(m, "contains"), &r->ncontains, "contains", lineno);
-		r->not_contains = string_list(json_object_get(m, "not_contains"), &r->nnot_contains, "not_contains", lineno);
-		if ((v = json_object_get(m, "regex"))) {
-			compile(&r->regex, v, "regex", lineno);
-			r->has_regex = 1;
-		}
-		if ((v = json_object_get(j, "capture"))) {
-			compile(&r->capture, v, "capture", lineno);
-			r->has_capture = 1;
-		}
-		r->turn = json_integer_value(json_object_get(m, "turn"));
-		r->model = json_string_value(json_object_get(m, "model"));
-		r->api = json_string_value(json_object_get(m, "api"));
-		v = json_object_get(j, "times");
-		r->times = v ? (long)json_integer_value(v) : -1;
-		r->delay_ms = json_integer_value(json_object_get(j, "delay_ms"));
-		r->fault_ms = json_integer_value(json_object_get(j, "fault_ms"));
-		r->chunk = json_integer_value(json_object_get(j, "chunk"));
-		if (r->chunk <= 0)
-			r->chunk = 16;
-		v = json_object_get(j, "retry_after");
-		r->retry_after = v ? json_number_value(v) : -1;
-		v = json_object_get(j, "fault");
-		if (v && json_is_integer(v)) {
-			char code[16];
-
-			snprintf(code, sizeof code, "%lld", (long long)json_integer_value(v));
-			json_object_set_new(j, "fault", json_string(code));
-			v = json_object_get(j, "fault");
-		}
-		r->fault = json_string_value(v);
+		if (rule_parse(&rules[nrules], p, len - (p - line), lineno, err, sizeof err) < 0)
+			lh_die(2, "%s:%d: %s", path, lineno, err);
+		nrules++;
 	}
 	free(line);
 	fclose(f);
@@ -270,6 +339,12 @@ struct reply {
 	char **tool_id, **tool_name, **tool_args;
 	const char *stop;       /* end, tool_calls, max_tokens */
 	long input_tokens, output_tokens, cache_read, cache_write;
+	char *thinking;         /* a thinking block first (Anthropic, Responses) */
+	char *server_tool;      /* a server_tool_use block: its name */
+	char *server_input;     /* and its input, JSON */
+	int usage_x_groq;       /* OpenAI stream: usage under x_groq, as Groq sends it */
+	char id[32];            /* the message's id: a client merges blocks of one id */
+	char **tool_custom;     /* Responses: a custom (freeform) tool call's input */
 };
 
 static void
@@ -284,6 +359,12 @@ build_reply(struct reply *rp, json_t *reply, const char *body, size_t bodylen,
 	char *s;
 
 	memset(rp, 0, sizeof *rp);
+	{
+		char rnd[17];
+
+		lh_random_name(rnd, sizeof rnd);
+		snprintf(rp->id, sizeof rp->id, "msg_mock_%s", rnd);
+	}
 	if (r && r->has_capture && regexec(&r->capture, body, 10, m, 0) == 0)
 		ngroups = r->capture.re_nsub > 9 ? 9 : (int)r->capture.re_nsub;
 	x = substitute_json(reply, body, m, ngroups);
@@ -292,6 +373,10 @@ build_reply(struct reply *rp, json_t *reply, const char *body, size_t bodylen,
 	len = s ? strlen(s) : 0;
 	if (repeat < 1)
 		repeat = 1;
+	if (len && (size_t)repeat > MOCK_MAX_TEXT / len)
+		repeat = MOCK_MAX_TEXT / len;
+	if (len > MOCK_MAX_TEXT)
+		len = MOCK_MAX_TEXT;
 	cap = len * repeat + 1;
 	rp->text = lh_malloc(cap);
 	for (i = 0; i < (size_t)repeat; i++)
@@ -322,9 +407,26 @@ build_reply(struct reply *rp, json_t *reply, const char *body, size_t bodylen,
 		if (json_is_string(a))
 			rp->tool_args[i] = lh_strdup(json_string_value(a));
 		else
-			rp->tool_args[i] = json_dumps(a ? a : json_object(), JSON_COMPACT);
+			rp->tool_args[i] = a ? json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+		if (!rp->tool_args[i])
+			rp->tool_args[i] = lh_strdup("{}");
 		outlen += strlen(rp->tool_args[i]);
 	}
+	rp->tool_custom = lh_malloc((rp->ntools + 1) * sizeof(char *));
+	for (i = 0; i < rp->ntools; i++) {
+		json_t *in = json_object_get(json_array_get(tc, i), "input");
+		rp->tool_custom[i] = json_is_string(in) ? lh_strdup(json_string_value(in)) : NULL;
+	}
+	if ((s = (char *)json_string_value(json_object_get(x, "thinking"))))
+		rp->thinking = lh_strdup(s);
+	if ((u = json_object_get(x, "server_tool"))) {
+		s = (char *)json_string_value(json_object_get(u, "name"));
+		rp->server_tool = lh_strdup(s ? s : "web_search");
+		rp->server_input = json_dumps(json_object_get(u, "input") ?
+		    json_object_get(u, "input") : json_object(), JSON_COMPACT);
+	}
+	s = (char *)json_string_value(json_object_get(x, "usage_at"));
+	rp->usage_x_groq = s && !strcmp(s, "x_groq");
 	rp->stop = json_string_value(json_object_get(x, "stop"));
 	if (!rp->stop)
 		rp->stop = rp->ntools ? "tool_calls" : "end";
@@ -350,7 +452,12 @@ free_reply(struct reply *rp)
 		free(rp->tool_id[i]);
 		free(rp->tool_name[i]);
 		free(rp->tool_args[i]);
+		free(rp->tool_custom[i]);
 	}
+	free(rp->tool_custom);
+	free(rp->thinking);
+	free(rp->server_tool);
+	free(rp->server_input);
 	free(rp->tool_id);
 	free(rp->tool_name);
 	free(rp->tool_args);
@@ -398,7 +505,9 @@ add_event(struct events *e, const char *name, json_t *data, int content)
 static json_t *
 chunk_string(const char *s, size_t off, size_t n)
 {
-	return json_stringn(s + off, n) ? json_stringn(s + off, n) : json_string("");
+	json_t *j = json_stringn(s + off, n);
+
+	return j ? j : json_string("");
 }
 
 /* Split s into pieces of about chunk bytes, never inside a UTF-8 char. */
@@ -462,14 +571,18 @@ openai_events(struct events *e, const struct reply *rp, const char *model,
 		}
 	}
 	add_event(e, NULL, CHUNK(json_object(), json_string(openai_finish(rp->stop))), 0);
-	if (with_usage) {
-		c = json_deep_copy(base);
-		json_object_set_new(c, "choices", json_array());
-		json_object_set_new(c, "usage", json_pack("{s:I,s:I,s:I,s:{s:I}}",
+	if (with_usage || rp->usage_x_groq) {
+		json_t *u = json_pack("{s:I,s:I,s:I,s:{s:I}}",
 		    "prompt_tokens", (json_int_t)(rp->input_tokens + rp->cache_read),
 		    "completion_tokens", (json_int_t)rp->output_tokens,
 		    "total_tokens", (json_int_t)(rp->input_tokens + rp->cache_read + rp->output_tokens),
-		    "prompt_tokens_details", "cached_tokens", (json_int_t)rp->cache_read));
+		    "prompt_tokens_details", "cached_tokens", (json_int_t)rp->cache_read);
+		c = json_deep_copy(base);
+		json_object_set_new(c, "choices", json_array());
+		if (rp->usage_x_groq)
+			json_object_set_new(c, "x_groq", json_pack("{s:s,s:o}", "id", "req_mock", "usage", u));
+		else
+			json_object_set_new(c, "usage", u);
 		add_event(e, NULL, c, 0);
 	}
 #undef CHUNK
@@ -491,9 +604,51 @@ anthropic_events(struct events *e, const struct reply *rp, const char *model, lo
 	size_t i, off, n, len = strlen(rp->text), block = 0;
 
 	add_event(e, "message_start", json_pack("{s:s,s:{s:s,s:s,s:s,s:s,s:[],s:n,s:o}}",
-	    "type", "message_start", "message", "id", "msg_mock", "type", "message",
+	    "type", "message_start", "message", "id", rp->id, "type", "message",
 	    "role", "assistant", "model", model, "content", "stop_reason",
 	    "usage", anthropic_usage(rp, 1)), 0);
+	if (rp->thinking) {
+		size_t tlen = strlen(rp->thinking);
+
+		add_event(e, "content_block_start", json_pack("{s:s,s:I,s:{s:s,s:s,s:s}}",
+		    "type", "content_block_start", "index", (json_int_t)block,
+		    "content_block", "type", "thinking", "thinking", "", "signature", ""), 0);
+		for (off = 0; off < tlen; off += n) {
+			n = piece(rp->thinking, off, tlen, chunk);
+			add_event(e, "content_block_delta", json_pack("{s:s,s:I,s:{s:s,s:o}}",
+			    "type", "content_block_delta", "index", (json_int_t)block, "delta",
+			    "type", "thinking_delta", "thinking", chunk_string(rp->thinking, off, n)), 1);
+		}
+		add_event(e, "content_block_delta", json_pack("{s:s,s:I,s:{s:s,s:s}}",
+		    "type", "content_block_delta", "index", (json_int_t)block, "delta",
+		    "type", "signature_delta", "signature", "c2lnbmF0dXJlLW1vY2s="), 0);
+		add_event(e, "content_block_stop", json_pack("{s:s,s:I}",
+		    "type", "content_block_stop", "index", (json_int_t)block), 0);
+		block++;
+	}
+	if (rp->server_tool) {
+		size_t slen = strlen(rp->server_input), step = slen / 3 + 1;
+
+		add_event(e, "content_block_start", json_pack("{s:s,s:I,s:{s:s,s:s,s:s,s:{}}}",
+		    "type", "content_block_start", "index", (json_int_t)block, "content_block",
+		    "type", "server_tool_use", "id", "srvtoolu_mock", "name", rp->server_tool, "input"), 1);
+		for (off = 0; off < slen; off += n) {
+			n = piece(rp->server_input, off, slen, step);
+			add_event(e, "content_block_delta", json_pack("{s:s,s:I,s:{s:s,s:o}}",
+			    "type", "content_block_delta", "index", (json_int_t)block, "delta",
+			    "type", "input_json_delta", "partial_json", chunk_string(rp->server_input, off, n)), 1);
+		}
+		add_event(e, "content_block_stop", json_pack("{s:s,s:I}",
+		    "type", "content_block_stop", "index", (json_int_t)block), 0);
+		block++;
+		add_event(e, "content_block_start", json_pack("{s:s,s:I,s:{s:s,s:s,s:[{s:s,s:s,s:s}]}}",
+		    "type", "content_block_start", "index", (json_int_t)block, "content_block",
+		    "type", "web_search_tool_result", "tool_use_id", "srvtoolu_mock", "content",
+		    "type", "web_search_result", "url", "https://example.invalid/", "title", "mock"), 0);
+		add_event(e, "content_block_stop", json_pack("{s:s,s:I}",
+		    "type", "content_block_stop", "index", (json_int_t)block), 0);
+		block++;
+	}
 	if (len || !rp->ntools) {
 		add_event(e, "content_block_start", json_pack("{s:s,s:I,s:{s:s,s:s}}",
 		    "type", "content_block_start", "index", (json_int_t)block,
@@ -560,6 +715,18 @@ anthropic_body(const struct reply *rp, const char *model)
 	json_t *content = json_array(), *input;
 	size_t i;
 
+	if (rp->thinking)
+		json_array_append_new(content, json_pack("{s:s,s:s,s:s}", "type", "thinking",
+		    "thinking", rp->thinking, "signature", "c2lnbmF0dXJlLW1vY2s="));
+	if (rp->server_tool) {
+		json_t *in = json_loads(rp->server_input, 0, NULL);
+
+		json_array_append_new(content, json_pack("{s:s,s:s,s:s,s:o}", "type", "server_tool_use",
+		    "id", "srvtoolu_mock", "name", rp->server_tool, "input", in ? in : json_object()));
+		json_array_append_new(content, json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "type",
+		    "web_search_tool_result", "tool_use_id", "srvtoolu_mock", "content", "type",
+		    "web_search_result", "url", "https://example.invalid/", "title", "mock"));
+	}
 	if (rp->text[0] || !rp->ntools)
 		json_array_append_new(content, json_pack("{s:s,s:s}", "type", "text", "text", rp->text));
 	for (i = 0; i < rp->ntools; i++) {
@@ -568,9 +735,146 @@ anthropic_body(const struct reply *rp, const char *model)
 		json_array_append_new(content, json_pack("{s:s,s:s,s:s,s:o}", "type", "tool_use",
 		    "id", rp->tool_id[i], "name", rp->tool_name[i], "input", input));
 	}
-	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:n,s:o}", "id", "msg_mock", "type", "message",
+	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:n,s:o}", "id", rp->id, "type", "message",
 	    "role", "assistant", "model", model, "content", content,
 	    "stop_reason", anthropic_stop(rp->stop), "stop_sequence", "usage", anthropic_usage(rp, rp->output_tokens));
+}
+
+/* ---- OpenAI Responses API (/v1/responses): typed events, no [DONE] ---- */
+
+static json_t *
+responses_usage(const struct reply *rp)
+{
+	return json_pack("{s:I,s:{s:I},s:I,s:{s:I},s:I}",
+	    "input_tokens", (json_int_t)(rp->input_tokens + rp->cache_read),
+	    "input_tokens_details", "cached_tokens", (json_int_t)rp->cache_read,
+	    "output_tokens", (json_int_t)rp->output_tokens,
+	    "output_tokens_details", "reasoning_tokens", (json_int_t)0,
+	    "total_tokens", (json_int_t)(rp->input_tokens + rp->cache_read + rp->output_tokens));
+}
+
+/* the output items of the reply, as response.completed lists them */
+static json_t *
+responses_output(const struct reply *rp)
+{
+	json_t *out = json_array();
+	size_t i;
+
+	if (rp->thinking)
+		json_array_append_new(out, json_pack("{s:s,s:s,s:[{s:s,s:s}],s:n}", "type", "reasoning",
+		    "id", "rs_mock", "summary", "type", "summary_text", "text", rp->thinking,
+		    "encrypted_content"));
+	if (rp->text[0] || !rp->ntools)
+		json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:[{s:s,s:s,s:[]}]}",
+		    "type", "message", "id", rp->id, "status", "completed", "role", "assistant",
+		    "content", "type", "output_text", "text", rp->text, "annotations"));
+	for (i = 0; i < rp->ntools; i++) {
+		char id[80];
+
+		snprintf(id, sizeof id, "fc_%s", rp->tool_id[i]);
+		if (rp->tool_custom[i])
+			json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "type",
+			    "custom_tool_call", "id", id, "status", "completed", "call_id", rp->tool_id[i],
+			    "name", rp->tool_name[i], "input", rp->tool_custom[i]));
+		else
+			json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "type",
+			    "function_call", "id", id, "status", "completed", "call_id", rp->tool_id[i],
+			    "name", rp->tool_name[i], "arguments", rp->tool_args[i]));
+	}
+	return out;
+}
+
+static json_t *
+responses_object(const struct reply *rp, const char *model, const char *status, int full)
+{
+	json_t *r = json_pack("{s:s,s:s,s:I,s:s,s:s}", "id", rp->id, "object", "response",
+	    "created_at", (json_int_t)time(NULL), "status", status, "model", model);
+
+	json_object_set_new(r, "output", full ? responses_output(rp) : json_array());
+	json_object_set_new(r, "usage", full ? responses_usage(rp) : json_null());
+	if (full && !strcmp(rp->stop, "max_tokens"))
+		json_object_set_new(r, "incomplete_details", json_pack("{s:s}", "reason", "max_output_tokens"));
+	return r;
+}
+
+static long responses_seq;
+
+static void
+responses_event(struct events *e, const char *type, json_t *data, int content)
+{
+	json_object_set_new(data, "type", json_string(type));
+	json_object_set_new(data, "sequence_number", json_integer(responses_seq++));
+	add_event(e, type, data, content);
+}
+
+static void
+responses_events(struct events *e, const struct reply *rp, const char *model, long chunk)
+{
+	json_t *items = responses_output(rp), *it;
+	const char *final = !strcmp(rp->stop, "max_tokens") ? "incomplete" : "completed";
+	size_t i, off, n;
+	char done[64];
+
+	responses_seq = 0;
+	responses_event(e, "response.created", json_pack("{s:o}", "response",
+	    responses_object(rp, model, "in_progress", 0)), 0);
+	responses_event(e, "response.in_progress", json_pack("{s:o}", "response",
+	    responses_object(rp, model, "in_progress", 0)), 0);
+	json_array_foreach(items, i, it) {
+		const char *type = json_string_value(json_object_get(it, "type"));
+		const char *id = json_string_value(json_object_get(it, "id"));
+		json_t *added = json_deep_copy(it);
+
+		if (!strcmp(type, "message"))
+			json_object_set_new(added, "content", json_array());
+		else if (!strcmp(type, "function_call"))
+			json_object_set_new(added, "arguments", json_string(""));
+		else if (!strcmp(type, "custom_tool_call"))
+			json_object_set_new(added, "input", json_string(""));
+		json_object_set_new(added, "status", json_string("in_progress"));
+		responses_event(e, "response.output_item.added", json_pack("{s:I,s:o}",
+		    "output_index", (json_int_t)i, "item", added), 0);
+		if (!strcmp(type, "message")) {
+			const char *t = rp->text;
+			size_t len = strlen(t);
+
+			responses_event(e, "response.content_part.added", json_pack("{s:s,s:I,s:i,s:{s:s,s:s,s:[]}}",
+			    "item_id", id, "output_index", (json_int_t)i, "content_index", 0,
+			    "part", "type", "output_text", "text", "", "annotations"), 0);
+			for (off = 0; off < len; off += n) {
+				n = piece(t, off, len, chunk);
+				responses_event(e, "response.output_text.delta", json_pack("{s:s,s:I,s:i,s:o}",
+				    "item_id", id, "output_index", (json_int_t)i, "content_index", 0,
+				    "delta", chunk_string(t, off, n)), 1);
+			}
+			responses_event(e, "response.output_text.done", json_pack("{s:s,s:I,s:i,s:s}",
+			    "item_id", id, "output_index", (json_int_t)i, "content_index", 0, "text", t), 0);
+			responses_event(e, "response.content_part.done", json_pack("{s:s,s:I,s:i,s:O}",
+			    "item_id", id, "output_index", (json_int_t)i, "content_index", 0,
+			    "part", json_array_get(json_object_get(it, "content"), 0)), 0);
+		} else if (!strcmp(type, "function_call") || !strcmp(type, "custom_tool_call")) {
+			int custom = !strcmp(type, "custom_tool_call");
+			const char *a = json_string_value(json_object_get(it, custom ? "input" : "arguments"));
+			size_t alen = strlen(a), step = alen / 3 + 1;
+
+			for (off = 0; off < alen; off += n) {
+				n = piece(a, off, alen, step);
+				responses_event(e, custom ? "response.custom_tool_call_input.delta" :
+				    "response.function_call_arguments.delta", json_pack("{s:s,s:I,s:o}",
+				    "item_id", id, "output_index", (json_int_t)i, "delta", chunk_string(a, off, n)), 1);
+			}
+			snprintf(done, sizeof done, "%s", custom ? "response.custom_tool_call_input.done" :
+			    "response.function_call_arguments.done");
+			responses_event(e, done, json_pack("{s:s,s:I,s:s}", "item_id", id,
+			    "output_index", (json_int_t)i, custom ? "input" : "arguments", a), 0);
+		}
+		responses_event(e, "response.output_item.done", json_pack("{s:I,s:O}",
+		    "output_index", (json_int_t)i, "item", it), 0);
+	}
+	snprintf(done, sizeof done, "response.%s", final);
+	responses_event(e, done, json_pack("{s:o}", "response",
+	    responses_object(rp, model, final, 1)), 0);
+	json_decref(items);
 }
 
 static const char *
@@ -650,8 +954,8 @@ linger_ms(int fd, long ms)
 struct request {
 	char method[16], path[256];
 	char attempt[32];
-	int auth, stream, anthropic, with_usage;
-	char *body;
+	int auth, stream, anthropic, with_usage, responses;
+	char *body, *head;
 	size_t bodylen;
 	json_t *json;
 	const char *model;
@@ -724,11 +1028,39 @@ read_request(int fd, struct request *rq)
 	}
 	rq->body[want] = 0;
 	rq->bodylen = want;
-	free(buf);
+	rq->head = buf;
 	return 0;
 bad:
 	free(buf);
 	return -1;
+}
+
+/* -d DIR: DIR/N.head (request line and headers, as sent) and DIR/N.body,
+ * to see what a client really sends. Keys included: a test's mock only. */
+static void
+dump_request(int fd, const struct request *rq)
+{
+	char path[4200];
+	long n;
+	FILE *f;
+
+	(void)fd;
+	if (!dump_dir)
+		return;
+	pthread_mutex_lock(&lock);
+	n = ++dumped;
+	pthread_mutex_unlock(&lock);
+	lh_path(path, sizeof path, "%s/%06ld.head", dump_dir, n);
+	if ((f = fopen(path, "w"))) {
+		fputs(rq->head, f);
+		fputc('\n', f);
+		fclose(f);
+	}
+	lh_path(path, sizeof path, "%s/%06ld.body", dump_dir, n);
+	if ((f = fopen(path, "w"))) {
+		fwrite(rq->body, 1, rq->bodylen, f);
+		fclose(f);
+	}
 }
 
 static int
@@ -738,7 +1070,7 @@ rule_matches(const struct rule *r, const struct request *rq)
 
 	if (r->times >= 0 && r->fired >= r->times)
 		return 0;
-	if (r->api && strcmp(r->api, rq->anthropic ? "anthropic" : "openai"))
+	if (r->api && strcmp(r->api, rq->anthropic ? "anthropic" : rq->responses ? "responses" : "openai"))
 		return 0;
 	if (r->turn && r->turn != rq->turn)
 		return 0;
@@ -840,6 +1172,29 @@ out:
 		write_all(fd, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"\n\n", 44);
 }
 
+/* A reply given byte for byte: "raw" (repeated "repeat" times, at most
+ * MOCK_MAX_TEXT bytes in all) after a 200 of "content_type" (default
+ * text/event-stream), to script what the rules cannot say otherwise:
+ * malformed streams, endless lines, numbers out of range. */
+static void
+send_raw(int fd, json_t *reply)
+{
+	const char *raw = json_string_value(json_object_get(reply, "raw"));
+	const char *ctype = json_string_value(json_object_get(reply, "content_type"));
+	size_t n = json_string_length(json_object_get(reply, "raw"));
+	json_int_t repeat = json_integer_value(json_object_get(reply, "repeat")), i;
+
+	if (repeat < 1)
+		repeat = 1;
+	if (n && (size_t)repeat > MOCK_MAX_TEXT / n)
+		repeat = MOCK_MAX_TEXT / n;
+	if (send_head(fd, 200, ctype ? ctype : "text/event-stream", -1, NULL) != 0)
+		return;
+	for (i = 0; i < repeat; i++)
+		if (write_all(fd, raw, n) != 0)
+			return;
+}
+
 static void *
 serve(void *arg)
 {
@@ -853,7 +1208,7 @@ serve(void *arg)
 	double start = lh_now();
 	const char *fault = NULL;
 	json_t *msgs, *m;
-	size_t k;
+	size_t k, plen;
 
 	memset(&rq, 0, sizeof rq);
 	if (read_request(c->fd, &rq) < 0)
@@ -864,8 +1219,13 @@ serve(void *arg)
 		max_active = active;
 	pthread_mutex_unlock(&lock);
 	start = lh_now();
-	rq.anthropic = !strcmp(rq.path, "/v1/messages");
-	if (!strcmp(rq.method, "GET") && (!strcmp(rq.path, "/v1/models") || !strncmp(rq.path, "/v1/models?", 11))) {
+	dump_request(c->fd, &rq);
+	/* the endpoint without its query string (Claude Code posts to
+	 * /v1/messages?beta=true) */
+	plen = strcspn(rq.path, "?");
+	rq.anthropic = plen == 12 && !strncmp(rq.path, "/v1/messages", plen);
+	rq.responses = plen == 13 && !strncmp(rq.path, "/v1/responses", plen);
+	if (!strcmp(rq.method, "GET") && plen == 10 && !strncmp(rq.path, "/v1/models", plen)) {
 		/* the models endpoint, for pre-flights: the models the rules
 		 * name (none: an empty list), not logged, since the log is of
 		 * model calls */
@@ -885,7 +1245,18 @@ serve(void *arg)
 		pthread_mutex_unlock(&lock);
 		goto done;
 	}
-	if (strcmp(rq.method, "POST") || (!rq.anthropic && strcmp(rq.path, "/v1/chat/completions"))) {
+	if (!strcmp(rq.method, "POST") && plen == 25 && !strncmp(rq.path, "/v1/messages/count_tokens", plen)) {
+		json_t *j = json_pack("{s:I}", "input_tokens", (json_int_t)(rq.bodylen / 4 + 1));
+		char *b = json_dumps(j, JSON_COMPACT);
+
+		if (send_head(c->fd, 200, "application/json", strlen(b), NULL) == 0)
+			write_all(c->fd, b, strlen(b));
+		free(b);
+		json_decref(j);
+		goto logit;
+	}
+	if (strcmp(rq.method, "POST") || (!rq.anthropic && !rq.responses &&
+	    (plen != 20 || strncmp(rq.path, "/v1/chat/completions", plen)))) {
 		status = 404;
 		send_error(c->fd, status, rq.anthropic, "not_found_error", "no such endpoint", -1);
 		goto logit;
@@ -903,6 +1274,22 @@ serve(void *arg)
 	json_array_foreach(msgs, k, m)
 		rq.turn += !strcmp(json_string_value(json_object_get(m, "role")) ?
 		    json_string_value(json_object_get(m, "role")) : "", "assistant");
+	if (rq.responses) {
+		/* Responses: the model's turns are runs of the items it made
+		 * (reasoning, messages, calls) between the caller's items */
+		int in_turn = 0;
+
+		json_array_foreach(json_object_get(rq.json, "input"), k, m) {
+			const char *t = json_string_value(json_object_get(m, "type"));
+			const char *role = json_string_value(json_object_get(m, "role"));
+			int model_item = (role && !strcmp(role, "assistant")) || (t && (!strcmp(t, "reasoning") ||
+			    !strcmp(t, "function_call") || !strcmp(t, "custom_tool_call") ||
+			    !strcmp(t, "local_shell_call")));
+
+			rq.turn += model_item && !in_turn;
+			in_turn = model_item;
+		}
+	}
 	pthread_mutex_lock(&lock);
 	for (k = 0; k < nrules; k++)
 		if (rule_matches(&rules[k], &rq)) {
@@ -941,12 +1328,18 @@ serve(void *arg)
 	}
 	if (fault && !strcmp(fault, "slow_first_byte"))
 		linger_ms(c->fd, r->fault_ms > 0 ? r->fault_ms : 5000);
+	if (json_is_string(json_object_get(reply, "raw"))) {
+		send_raw(c->fd, reply);
+		goto logit;
+	}
 	build_reply(&rp, reply, rq.body, rq.bodylen, r);
 	if (rq.stream) {
 		struct events ev = { 0 };
 
 		if (rq.anthropic)
 			anthropic_events(&ev, &rp, rq.model ? rq.model : "mock", r->chunk);
+		else if (rq.responses)
+			responses_events(&ev, &rp, rq.model ? rq.model : "mock", r->chunk);
 		else {
 			openai_events(&ev, &rp, rq.model ? rq.model : "mock", rq.with_usage, r->chunk);
 			add_raw(&ev, lh_strdup("data: [DONE]\n\n"), 0);
@@ -959,6 +1352,8 @@ serve(void *arg)
 		free(ev.is_content);
 	} else {
 		json_t *b = rq.anthropic ? anthropic_body(&rp, rq.model ? rq.model : "mock")
+		    : rq.responses ? responses_object(&rp, rq.model ? rq.model : "mock",
+		    strcmp(rp.stop, "max_tokens") ? "completed" : "incomplete", 1)
 		    : openai_body(&rp, rq.model ? rq.model : "mock");
 		char *s = json_dumps(b, JSON_COMPACT);
 		size_t n = strlen(s);
@@ -988,6 +1383,7 @@ done:
 	close(c->fd);
 	free(c);
 	free(rq.body);
+	free(rq.head);
 	json_decref(rq.json);
 	return NULL;
 }
@@ -1034,14 +1430,15 @@ main(int argc, char **argv)
 	int c, port = 0, one = 1;
 
 	lh_std_options(argc, argv,
-	    "usage: llm-mock -r RULES.jsonl [-p PORT] [-P PORTFILE] [-l LOG.jsonl]\n"
+	    "usage: llm-mock -r RULES.jsonl [-p PORT] [-P PORTFILE] [-l LOG.jsonl] [-d DIR]\n"
 	    "A scripted model server on 127.0.0.1 for tests and the demo: OpenAI\n"
 	    "/v1/chat/completions and Anthropic /v1/messages, streaming or not, tool\n"
 	    "calls and faults, each reply chosen by the first rule of RULES (JSON\n"
 	    "lines) that matches the request. Port 0 (the default) picks a free one,\n"
 	    "printed and written to PORTFILE. The rule format: llm-mock(1).\n");
-	while ((c = getopt(argc, argv, "r:p:P:l:")) != -1)
+	while ((c = getopt(argc, argv, "r:p:P:l:d:")) != -1)
 		switch (c) {
+		case 'd': dump_dir = optarg; break;
 		case 'r': rules_path = optarg; break;
 		case 'p': port = atoi(optarg); break;
 		case 'P': portfile = optarg; break;

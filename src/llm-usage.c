@@ -104,7 +104,8 @@ load_cycles(const char *usage_dir)
 		json_decref(c);
 	}
 	closedir(d);
-	qsort(cycles, ncycles, sizeof *cycles, by_start);
+	if (ncycles)
+		qsort(cycles, ncycles, sizeof *cycles, by_start);
 }
 
 /* "hour" and "cycle", unless the line has them */
@@ -271,7 +272,8 @@ main(int argc, char **argv)
 	keys = lh_malloc(n * sizeof *keys);
 	for (k = 0; k < n; k++)
 		keys[k] = json_array_get(order, k);
-	qsort(keys, n, sizeof *keys, by_key);
+	if (n)
+		qsort(keys, n, sizeof *keys, by_key);
 	for (i = 0; i <= nby; i++)
 		for (k = 0; k < n; k++) {
 			const char *key = json_string_value(keys[k]);

@@ -146,8 +146,6 @@ const char *lh_task_deps_failed(struct lh_board *b, json_t *rec);
  * (reason "dependency ID failed") those with a dependency failed for good,
  * and theirs in turn. */
 void lh_board_promote(struct lh_board *b);
-/* Tell waiters that something changed. */
-void lh_board_ring(struct lh_board *b);
 /* The file server's idea of now: mtime of a file just touched. */
 double lh_board_clock(struct lh_board *b);
 /* Seconds since the file of version v was written or heartbeat-touched,
@@ -223,11 +221,21 @@ int lh_sandbox_probe(int mode, const char *dir, char *err, size_t size);
 /* the path of a program in $PATH (malloc'd), NULL if none */
 char *lh_find_program(const char *name);
 
-/* ---- lh-wait.c: waiting for the board to change ---- */
-/* Wait until something rings the board's bell or timeout seconds pass.
- * inotify where it works; the caller polls with backoff anyway, since
- * inotify does not see other NFS clients. */
-void lh_wait_bell(struct lh_board *b, double timeout);
+/* ---- lh-wait.c: the bell: telling waiters that the board changed ---- */
+/* Tell waiters on every host that something changed (lh-wait.c). */
+void lh_board_ring(struct lh_board *b);
+/* Remember a hint this process made, for the next ring to name (only
+ * ready hints are kept; others are ignored). */
+void lh_bell_note(struct lh_board *b, const char *hint);
+/* Wait until the bell rings or timeout seconds pass: 1 rung, 0 not. A
+ * ring on another host is seen within LH_BELL_POLL (0.25 s) plus a read,
+ * whatever the client caches; one on this host at once (inotify). The
+ * first call starts with the last 16 rings before it, so that what was
+ * rung just before the waiter came is named too. */
+int lh_wait_bell(struct lh_board *b, double timeout);
+/* The ready hints named by the rings the last lh_wait_bell saw, one a
+ * line, relative to the board ("" when none). */
+const char *lh_bell_news(void);
 
 /* ---- lh-llm.c: the model client ---- */
 /* exit statuses of llm-call, returned by lh_llm_call */

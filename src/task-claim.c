@@ -222,6 +222,29 @@ claim_once(int *error)
 	return got;
 }
 
+/* Try the ready hints the bell named: another host's new hint may be
+ * hidden from this host's listing of ready/ for a while (a client's
+ * directory cache), never from a lookup of its exact name. */
+static json_t *
+claim_news(void)
+{
+	const char *p = lh_bell_news(), *nl, *name;
+	char line[PATH_MAX], hint[PATH_MAX], id[LH_ID_MAX + 1];
+	json_t *got = NULL;
+	int n;
+
+	for (; *p && !got; p = *nl ? nl + 1 : nl) {
+		nl = p + strcspn(p, "\n");
+		snprintf(line, sizeof line, "%.*s", (int)(nl - p), p);
+		if (!(name = strrchr(line, '/')) || lh_hint_parse(++name, id, sizeof id, &n) != 0 ||
+		    (want_kind && strncmp(line + 6, want_kind, strlen(want_kind))))
+			continue;
+		lh_path(hint, sizeof hint, "%s/%s", board.dir, line);
+		try_claim(hint, name, &got);
+	}
+	return got;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -276,8 +299,9 @@ main(int argc, char **argv)
 		lh_board_promote(&board);
 		if (wait > 0 && lh_monotonic() >= deadline)
 			return LH_NOTHING;
-		lh_wait_bell(&board, wait > 0 && deadline - lh_monotonic() < backoff ?
-		    deadline - lh_monotonic() : backoff);
+		if (lh_wait_bell(&board, wait > 0 && deadline - lh_monotonic() < backoff ?
+		    deadline - lh_monotonic() : backoff) && (got = claim_news()))
+			break;
 		backoff = backoff * 2 > max_backoff ? max_backoff : backoff * 2;
 	}
 	if (json) {

@@ -23,7 +23,7 @@ cat >"$TRASH/rules.jsonl" <<'JSON'
 {"match":{"contains":["This is a planning task","appended two"]},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"done"}}]}}
 {"match":{"contains":["append the number two"],"not_contains":["This is a planning task"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"echo two >>list.txt"}}],"usage":{"input_tokens":100,"output_tokens":50}}}
 {"match":{"contains":["append the number two"],"not_contains":["This is a planning task"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"appended two"}}]}}
-{"match":{"contains":["This is a planning task"],"turn":1},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"task-publish -v 'grep -qx two list.txt' 'append the number two'"}}],"usage":{"input_tokens":100,"output_tokens":50}}}
+{"match":{"contains":["This is a planning task"],"turn":1},"reply":{"tool_calls":[{"name":"publish","arguments":{"tasks":[{"title":"append the number two","verify":["grep -qx two list.txt"]}]}}],"usage":{"input_tokens":100,"output_tokens":50}}}
 {"match":{"contains":["This is a planning task"],"turn":2},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"published one task"}}]}}
 JSON
 start_mock
@@ -57,8 +57,8 @@ expect_match 'and the run that the goal is not met' '^longhaul-run: stopped with
 # planner lives on: the cycle ends, saying why, long before its time
 seed
 mkdir -p "$TRASH/share/prompts"
-cp "$LONGHAUL_SHARE/prompts/planner.md" "$LONGHAUL_SHARE/prices.json" "$TRASH/share/prompts/../"
-mv "$TRASH/share/planner.md" "$TRASH/share/prompts/"
+cp "$LONGHAUL_SHARE/prices.json" "$LONGHAUL_SHARE/planner-tools.json" "$TRASH/share/"
+cp "$LONGHAUL_SHARE/prompts/planner.md" "$TRASH/share/prompts/"
 start=$(date +%s)
 LONGHAUL_SHARE=$TRASH/share expect_code 1 'workers dead: the cycle ends, the run stops: exit 1' -- \
 	longhaul-run -b "$TRASH/b" -R "$TRASH/repo.git" -G 'make the list go to two' -g 'grep -qx two list.txt' \

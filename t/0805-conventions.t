@@ -5,9 +5,13 @@
 # is, and make uninstall takes it all away again.
 . "$(dirname "$0")/lib.sh"
 
-tools=$(cd "$TOP" && ls src/*.c | sed -n 's|^src/\([a-z-]*\)\.c$|\1|p' | grep -v '^lh-')
+# every tool: each src/NAME.c but the library's, and each script in bin/
+tools=$(cd "$TOP" && { ls src/*.c | sed -n 's|^src/\([a-z-]*\)\.c$|\1|p' | grep -v '^lh-'; ls bin; })
+for t in board-status board-fsck sandbox-run longhaul-report longhaul-run longhaul-planner longhaul-worker; do
+	case " $(echo $tools) " in *" $t "*) ;; *) not_ok "$t is among the tools checked";; esac
+done
 version=$(sed -n 's/^VERSION *= *//p' "$TOP/Makefile")
-for t in $tools longhaul-run longhaul-planner longhaul-worker; do
+for t in $tools; do
 	expect_code 0 "$t -h" -- "$t" -h
 	expect_match "$t -h: the usage" "^usage: $t" "$TRASH/out"
 	expect_code 0 "$t --help" -- "$t" --help

@@ -5,7 +5,7 @@
 # against the budgets, a cool-down, quarantined work; the screen and -j
 # compared with what they must say, cold and from the cache.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 18
 
 export XDG_CACHE_HOME="$TRASH/cache" LONGHAUL_WORKDIR="$TRASH/work"
 unset LONGHAUL_BUDGET_USD LONGHAUL_BUDGET_TOKENS LONGHAUL_REMOTE LONGHAUL_BRANCH NO_COLOR
@@ -20,9 +20,11 @@ a=$(task-publish -a src/a "write the parser")
 ta=$(claim w-1 7200)
 bb=$(task-publish -a src/b "write the printer")
 tb=$(claim w-2 600)
-c=$(task-publish -m 1 -a src/b "$(printf 'break \033[31mthe build')")
+# a title may hold no control character (task-publish refuses one), a
+# reason may: what the failed task says reaches the terminal made safe
+c=$(task-publish -m 1 -a src/b "break the build")
 tc=$(claim w-3 600)
-task-update -t "$tc" -r "the tests do not build" fail "$c" >/dev/null
+task-update -t "$tc" -r "$(printf 'the tests \033[31mdo not build')" fail "$c" >/dev/null
 d=$(task-publish -a src/a "land early")
 td=$(claim w-3 600)
 task-update -t "$td" -c deadbeef -m "landed" done "$d" >/dev/null
@@ -85,7 +87,7 @@ LANDING  per minute, the last first: 0 0 1 0 0 0 0 0 0 0
 ATTENTION
   stall: 1 ready tasks unclaimed for longer than the lease (2h00m), the oldest 3h00m, while 1 workers live
   stall: w-2 on $bb: no heartbeat for 3h00m (lease 10m)
-  failed: $c break ?[31mthe build: the tests do not build
+  failed: $c break the build: the tests ?[31mdo not build
   quarantined: $TRASH/work/quarantine/$bb.20261201-000000.42
 EOF2
 
@@ -109,7 +111,7 @@ jq -c '[.tasks, .ready_queue.depth, [.agents[] | [.agent, .task, .step, .doing, 
 	.llm.in_flight, (.llm.cooldown_s > 7000), .landing.per_minute, [.stalls[].kind],
 	[.failed[] | [.task, .reason]], (.quarantined | length)]' "$TRASH/out" >"$TRASH/got.json"
 cat >"$TRASH/want.json" <<EOF2
-[{"ready":1,"waiting":1,"claimed":2,"done":1,"failed":1},1,[["w-2","$bb",3,"waiting for the model",550,0.0006,"worker"],["w-1","$a",2,"\$ make test",1100,0.0012,"worker"]],0.0128,0.05,0.0028,{"judge":1,"planner":1,"worker":2},{"gpt-4.1":1,"gpt-4o-mini":2},1,true,[0,0,1,0,0,0,0,0,0,0],["ready-unclaimed","no-heartbeat"],[["$c","the tests do not build"]],1]
+[{"ready":1,"waiting":1,"claimed":2,"done":1,"failed":1},1,[["w-2","$bb",3,"waiting for the model",550,0.0006,"worker"],["w-1","$a",2,"\$ make test",1100,0.0012,"worker"]],0.0128,0.05,0.0028,{"judge":1,"planner":1,"worker":2},{"gpt-4.1":1,"gpt-4o-mini":2},1,true,[0,0,1,0,0,0,0,0,0,0],["ready-unclaimed","no-heartbeat"],[["$c","the tests ?[31mdo not build"]],1]
 EOF2
 expect_file '-j holds the same facts' "$TRASH/want.json" "$TRASH/got.json"
 expect_eq '-j prints one line per refresh' 1 "$(wc -l <"$TRASH/out")"
@@ -161,3 +163,19 @@ ago 10800 "$tr"
 board-status -j >"$TRASH/out6"
 expect_eq 'one that waits for nothing is' 'no-progress' \
 	"$(jq -r --arg t "$g" '.stalls[] | select(.task == $t) | .kind' "$TRASH/out6")"
+
+# a failer killed after its link, before it failed the dependents: the
+# waiting task is shown as a stall until board-reap fails it too
+y=$(task-publish -p 9 -m 1 -a src/c "fail for good")
+x=$(task-publish -a src/c -d "$y" "after the failure")
+ty=$(claim w-5 600)
+vy=$(cur "$y")
+jq -jc '.version += 1 | .state = "failed" | .event = "fail" | .owner = null | .lease = null |
+	.reason = "killed before its dependents"' "$vy" >"$(dirname "$vy")/$(printf %06d "$((ty + 1))").json"
+board-status -j >"$TRASH/out7"
+expect_eq 'a task waiting on a failed dependency is a stall' "dependency-failed $x $y" \
+	"$(jq -r '.stalls[] | select(.kind == "dependency-failed") | "\(.kind) \(.task) \(.dependency)"' "$TRASH/out7")"
+board-reap >/dev/null 2>&1 || :
+board-status -j >"$TRASH/out7"
+expect_eq 'and no more once board-reap has failed it' "failed dependency $y failed" \
+	"$(jq -r --arg t "$x" '(.stalls[] | select(.kind == "dependency-failed") | "stall"), (.failed[] | select(.task == $t) | "failed \(.reason)")' "$TRASH/out7")"

@@ -12,7 +12,7 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 [ -f /usr/share/javascript/chart.js/chart.min.js ] || [ -n "${LONGHAUL_CHARTJS:-}" ] ||
 	sh "$TOP/mk/deps" >/dev/null 2>&1 || skip_all 'Chart.js (libjs-chart.js) cannot be installed'
-plan 15
+plan 18
 
 unset LONGHAUL_BUDGET_USD LONGHAUL_REMOTE LONGHAUL_BRANCH
 export LONGHAUL_WORKDIR="$TRASH/work" GIT_CONFIG_NOSYSTEM=1 HOME="$TRASH"
@@ -121,3 +121,17 @@ if [ "$(head -c 8 "$TRASH/report.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" 
     [ "$(wc -c <"$TRASH/report.png")" -gt 20000 ]; then
 	ok "a screenshot: $TRASH/report.png (T_KEEP=1 keeps it)"
 else not_ok 'a screenshot'; fi
+
+# the records are the truth, and a task's versions the run from 000001: a
+# stray file past a gap is no version; boards of format 1 and 2 are read
+vb=$(ls "$b"/tasks/*/"$bb" | grep -c '^[0-9]*\.json$')
+jq -c '.state = "failed" | .version = 2000000000' "$(ls -d "$b"/tasks/*/"$bb")/$(printf %06d "$vb").json" \
+	>"$(ls -d "$b"/tasks/*/"$bb")/2000000000.json"
+data() { sed -n 's,^<script type="application/json" id="report-data">,,p' "$1"; }
+longhaul-report -W "$TRASH/work" -o "$TRASH/stray.html" >/dev/null 2>&1
+expect_eq 'a stray version file is no version of its task' "done $vb" \
+	"$(data "$TRASH/stray.html" | jq -r --arg t "$bb" '.tasks[] | select(.id == $t) | "\(.state) \(.history | length)"')"
+echo 'longhaul-board 1' >"$b/format"
+expect_code 0 'a board of format 1 is read' -- longhaul-report -W "$TRASH/work" -o "$TRASH/one.html"
+echo 'longhaul-board 3' >"$b/format"
+expect_code 5 'a board of a later format is refused' -- longhaul-report -W "$TRASH/work" -o "$TRASH/three.html"

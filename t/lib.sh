@@ -34,7 +34,12 @@ at_exit() { t_cleanups="$t_cleanups $1;"; }
 
 plan() { echo "1..$1"; }
 ok() { t_n=$((t_n + 1)); echo "ok $t_n - $1"; }
-not_ok() { t_n=$((t_n + 1)); t_failed=$((t_failed + 1)); echo "not ok $t_n - $1"; }
+# a description ending in "# TODO why" is a TAP todo: shown, not a failure
+not_ok() {
+	t_n=$((t_n + 1))
+	case $1 in *'# TODO'*) ;; *) t_failed=$((t_failed + 1));; esac
+	echo "not ok $t_n - $1"
+}
 diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }
 done_testing() { echo "1..$t_n"; [ "$t_failed" -eq 0 ]; }

@@ -7,10 +7,15 @@
 # Every host sees the board and the repository at the same paths (NFS)
 # and has the tools in the same PATH (passed along). Each worker is named
 # after its host and its slot, so that a worker started again on a host
-# comes back as itself. A worker ends when no task came for LONGHAUL_IDLE
-# seconds (600); the script ends when all have, with status 0 when every
-# worker ended well and else the number of those that did not (parallel's
-# count). PARALLEL_SSH, or ~/.ssh/config, says how to reach the hosts.
+# comes back as itself. No two workers of one run share a name, whatever
+# the hosts are called (two logins of one host, images all named alike):
+# parallel's slot {%} is unique among the jobs running at a time, across
+# all logins, and there are as many jobs as slots. A worker of a name
+# that already runs on the board (a second run of this script) is
+# refused, exit 4, and counted below. A worker ends when no task came
+# for LONGHAUL_IDLE seconds (600); the script ends when all have, with
+# status 0 when every worker ended well and else the number of those that
+# did not (parallel's count). PARALLEL_SSH, or ~/.ssh/config, says how to reach the hosts.
 #
 # The longhaul settings of this shell (the board, the models, base URLs,
 # LONGHAUL_KEY_COMMAND) go along; API keys do not, since parallel passes
