@@ -36,6 +36,7 @@
  * and how one line of its stream maps onto transcript lines; see
  * doc/engines.md.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1113,7 +1114,7 @@ run_engine(const struct adapter *ad)
 	struct run r = { .status = -1 };
 	char token[33], sockdir[] = "/tmp/longhaul-forward.XXXXXX", sock[600], log[700];
 	char provider[16], model_name[256], home[4200], home_real[PATH_MAX], why[300], *prompt, *system = NULL;
-	char *av[200], *program, *relay, *realdir, *gitdir, *buf = NULL, *bwrap;
+	char *av[520], *program, *relay, *realdir, *gitdir, *buf = NULL, *bwrap;
 	char *bwrap_env[] = { "PATH=/usr/bin:/bin", NULL };
 	const char *session;
 	size_t cap = 0, len = 0, i;
@@ -1258,6 +1259,37 @@ run_engine(const struct adapter *ad)
 			*slash = 0;
 		av[n++] = "--ro-bind"; av[n++] = top; av[n++] = top;
 	}
+	{
+		/* the programs of PATH under /tmp, which the tmpfs above hid
+		 * (the relay and the tools may be built there), each alone: such
+		 * a directory may hold much else (a checkout, its test boards) */
+		const char *path = getenv("PATH"), *p, *q;
+		char d[4096], file[8192], *real;
+		struct dirent *de;
+		struct stat st;
+		DIR *dp;
+
+		for (p = path ? path : ""; *p; p = *q ? q + 1 : q) {
+			q = p + strcspn(p, ":");
+			if ((size_t)(q - p) >= sizeof d)
+				continue;
+			snprintf(d, sizeof d, "%.*s", (int)(q - p), p);
+			if (!(real = realpath(d, NULL)) || strncmp(real, "/tmp/", 5) || !(dp = opendir(real))) {
+				free(real);
+				continue;
+			}
+			while ((de = readdir(dp)) && n < 340)
+				if (de->d_name[0] != '.' &&
+				    (size_t)snprintf(file, sizeof file, "%s/%s", real, de->d_name) < sizeof file &&
+				    stat(file, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
+					char *bound = lh_strdup(file);
+
+					av[n++] = "--ro-bind"; av[n++] = bound; av[n++] = bound;
+				}
+			closedir(dp);
+			free(real);
+		}
+	}
 	av[n++] = "--bind"; av[n++] = realdir; av[n++] = realdir;
 	if (gitdir) {
 		av[n++] = "--bind"; av[n++] = gitdir; av[n++] = gitdir;
@@ -1269,13 +1301,13 @@ run_engine(const struct adapter *ad)
 	av[n++] = "--bind"; av[n++] = home; av[n++] = home;
 	av[n++] = "--bind"; av[n++] = sockdir; av[n++] = sockdir;
 	av[n++] = "--clearenv";
-	for (e = environ; *e && n < 150; e++)
+	for (e = environ; *e && n < 400; e++)
 		if (allowed(*e)) {
 			char *c = lh_strdup(*e), *eq = strchr(c, '=');
 			*eq = 0;
 			av[n++] = "--setenv"; av[n++] = c; av[n++] = eq + 1;
 		}
-	for (i = 0; i < npass_env && n < 150; i++)
+	for (i = 0; i < npass_env && n < 400; i++)
 		if (strchr(pass_env[i], '=')) {
 			char *c = lh_strdup(pass_env[i]), *eq = strchr(c, '=');
 			*eq = 0;
