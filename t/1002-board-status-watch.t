@@ -4,6 +4,12 @@
 # when its output is not a terminal.
 . "$(dirname "$0")/lib.sh"
 command -v tmux >/dev/null 2>&1 || skip_all 'tmux is not installed'
+# tmux needs a pseudo-terminal (a chroot without /dev/pts has none)
+probe=$TRASH/probe.sock
+if ! why=$(tmux -S "$probe" -f /dev/null new-session -d -s probe true 2>&1); then
+	skip_all "tmux cannot open a terminal here: $why"
+fi
+tmux -S "$probe" kill-server 2>/dev/null
 plan 6
 
 export XDG_CACHE_HOME="$TRASH/cache" LONGHAUL_WORKDIR="$TRASH/work"
