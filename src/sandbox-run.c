@@ -6,6 +6,8 @@
  * It execs bwrap (after one probe, so that a sandbox that cannot start
  * is told apart from a command that fails): the command's exit status
  * is sandbox-run's, and a signal to sandbox-run ends the whole sandbox.
+ * Every process of the sandbox has its cwd in dir from its start, so
+ * that one that outlives bwrap's first process is found by its cwd.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -57,10 +59,15 @@ main(int argc, char **argv)
 		lh_die(125, "%s", why);
 	env = lh_sandbox_env(mode, extra, nextra);
 	av = lh_sandbox_argv(mode, dir, argv + optind);
+	/* bwrap too starts in dir: a sandbox process left behind when
+	 * bwrap's first process is killed during its set-up (its second
+	 * waits on an eventfd that nobody will write, and its death signal
+	 * is not set yet) has its cwd in the tree, where the worker finds
+	 * and kills whatever is left before the tree is used again */
+	if (chdir(dir) < 0)
+		lh_die_errno(126, "%s", dir);
 	if (mode == LH_SANDBOX_OFF) {
 		char *prog;
-		if (chdir(dir) < 0)
-			lh_die_errno(126, "%s", dir);
 		if (!strchr(av[0], '/') && (prog = lh_find_program(av[0])))
 			av[0] = prog;
 	}
