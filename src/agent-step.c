@@ -789,69 +789,6 @@ action_of(json_t *resp)
 
 /* ---- tools the harness performs ---- */
 
-/* The value of an argument as one word of a command line: a string as
- * it is, a number or boolean as JSON, an object or array as compact
- * JSON; NULL when it is missing or null. */
-static char *
-word_of(json_t *v)
-{
-	if (!v || json_is_null(v))
-		return NULL;
-	if (json_is_string(v))
-		return lh_strdup(json_string_value(v));
-	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-}
-
-/* A placeholder word "{name}" of a tool's command: name, else NULL. */
-static char *
-placeholder(const char *w)
-{
-	size_t n = strlen(w);
-
-	if (n < 3 || w[0] != '{' || w[n - 1] != '}')
-		return NULL;
-	return lh_strdup(w + 1);
-}
-
-/* Add a template word (a string, or a group: an array of strings kept
- * only when all its placeholders have values); 0, or -1 with the name
- * of the missing argument in missing. */
-static int
-fill(json_t *word, json_t *args, char ***av, size_t *n, int group, char **missing)
-{
-	json_t *w;
-	size_t i, start = *n;
-	char *name, *v;
-
-	if (json_is_array(word)) {
-		json_array_foreach(word, i, w)
-			if (fill(w, args, av, n, 1, missing) < 0) {
-				while (*n > start)
-					free((*av)[--*n]);
-				return 0;
-			}
-		return 0;
-	}
-	if (!json_is_string(word))
-		return 0;
-	*av = lh_realloc(*av, (*n + 2) * sizeof **av);
-	if (!(name = placeholder(json_string_value(word)))) {
-		(*av)[(*n)++] = lh_strdup(json_string_value(word));
-		return 0;
-	}
-	name[strlen(name) - 1] = 0;
-	v = word_of(json_object_get(args, name));
-	if (!v) {
-		if (!group && !*missing)
-			*missing = lh_strdup(name);
-		free(name);
-		return -1;
-	}
-	free(name);
-	(*av)[(*n)++] = v;
-	return 0;
-}
-
 /* The tools file's entry for a tool, NULL if none */
 static json_t *
 tool_spec(const char *name)
@@ -881,72 +818,34 @@ tool_spec(const char *name)
 static char *
 perform(const char *tool, json_t *input, const char *cmd, const char *id, int *code)
 {
-	json_t *spec = input ? tool_spec(tool) : NULL, *words, *w, *in;
-	char **av = NULL, **env, *text, *missing = NULL, *s, *prog;
-	size_t n = 0, i, len;
-	const char *feed;
+	json_t *spec = input ? tool_spec(tool) : NULL;
+	char **av = NULL, **env, *text, *missing = NULL;
 	char *stdin_text = NULL;
+	size_t len;
 
 	if (!input) {
 		env = command_env();
 		av = command_argv(cmd);
 		text = run(av, env, NULL, id, code);
-	} else if (!(words = json_object_get(spec, "command"))) {
+	} else if (!json_object_get(spec, "command")) {
 		env = command_env();
 		av = command_argv(tool);
 		stdin_text = json_dumps(input, JSON_COMPACT);
 		text = run(av, env, stdin_text, id, code);
 	} else {
-		json_array_foreach(words, i, w)
-			fill(w, input, &av, &n, 0, &missing);
-		if (missing || !n) {
+		if (!(av = lh_tool_argv(spec, input, &stdin_text, &missing))) {
 			*code = 2;
-			len = strlen(tool) + (missing ? strlen(missing) : 0) + 64;
+			len = strlen(tool) + strlen(missing) + 64;
 			text = lh_malloc(len);
-			snprintf(text, len, "%s: missing argument %s\n[exit status 2]", tool,
-			    missing ? missing : "(none)");
-			for (i = 0; i < n; i++)
-				free(av[i]);
-			free(av);
+			snprintf(text, len, "%s: missing argument %s\n[exit status 2]", tool, missing);
 			free(missing);
 			return text;
-		}
-		av[n] = NULL;
-		if ((prog = lh_find_program(av[0]))) {
-			free(av[0]);
-			av[0] = prog;
-		}
-		if ((feed = json_string_value(json_object_get(spec, "stdin")))) {
-			in = json_object_get(input, feed);
-			stdin_text = lh_strdup("");
-			if (json_is_array(in)) {
-				json_array_foreach(in, i, w) {
-					json_t *f;
-					size_t k;
-					/* fields the harness sets, not the model */
-					json_array_foreach(json_object_get(spec, "drop"), k, f)
-						if (json_is_object(w) && json_is_string(f))
-							json_object_del(w, json_string_value(f));
-					s = json_dumps(w, JSON_COMPACT | JSON_ENCODE_ANY);
-					stdin_text = lh_realloc(stdin_text, strlen(stdin_text) + strlen(s) + 2);
-					strcat(strcat(stdin_text, s), "\n");
-					free(s);
-				}
-			} else if (in) {
-				s = json_dumps(in, JSON_COMPACT | JSON_ENCODE_ANY);
-				free(stdin_text);
-				stdin_text = lh_malloc(strlen(s) + 2);
-				strcat(strcpy(stdin_text, s), "\n");
-				free(s);
-			}
 		}
 		/* outside the sandbox: the allow-list and what -e names, never
 		 * our keys */
 		env = tool_env();
 		text = run(av, env, stdin_text, id, code);
-		for (i = 0; i < n; i++)
-			free(av[i]);
-		free(av);
+		lh_sandbox_free(av);
 		free(env);
 		free(stdin_text);
 		return text;

@@ -4,6 +4,7 @@
  *   lh-board.c  the board protocol: task records, compare-and-swap, indexes
  *   lh-wait.c   waiting for the board to change (inotify, polling fallback)
  *   lh-llm.c    the model client (OpenAI and Anthropic wire formats)
+ *   lh-tools.c  the tools a harness performs for an agent, outside its sandbox
  */
 #ifndef LONGHAUL_H
 #define LONGHAUL_H
@@ -220,6 +221,17 @@ void lh_sandbox_free(char **argv);
 int lh_sandbox_probe(int mode, const char *dir, char *err, size_t size);
 /* the path of a program in $PATH (malloc'd), NULL if none */
 char *lh_find_program(const char *name);
+
+/* ---- lh-tools.c: tools the harness performs for an agent ---- */
+/* The command of a tool of a tools file (agent-step(1) -x) filled with the
+ * model's arguments args: its words, each "{name}" the value of an
+ * argument as one word, a group (an array of words) kept only when all
+ * its placeholders have values, argv[0] found in PATH; *input the text
+ * for its stdin ("stdin" names the argument: each element, or it, as a
+ * JSON line, without the fields "drop" names) or NULL. NULL when an
+ * argument is missing, with its name in *missing (malloc'd). Free the
+ * words and the array (lh_sandbox_free). */
+char **lh_tool_argv(json_t *spec, json_t *args, char **input, char **missing);
 
 /* ---- lh-wait.c: the bell: telling waiters that the board changed ---- */
 /* Tell waiters on every host that something changed (lh-wait.c). */
