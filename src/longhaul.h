@@ -221,6 +221,10 @@ void lh_sandbox_free(char **argv);
 int lh_sandbox_probe(int mode, const char *dir, char *err, size_t size);
 /* the path of a program in $PATH (malloc'd), NULL if none */
 char *lh_find_program(const char *name);
+/* lh_sandbox_argv with the paths of ro and rw (NULL-terminated, may be
+ * NULL) bound too, read-only or writable, at their real paths */
+char **lh_sandbox_argv_binds(int mode, const char *dir, char *const ro[], char *const rw[],
+    char *const cmd[]);
 
 /* ---- lh-tools.c: tools the harness performs for an agent ---- */
 /* The command of a tool of a tools file (agent-step(1) -x) filled with the
