@@ -69,10 +69,6 @@
 
 #include "longhaul.h"
 
-#ifndef LH_SHAREDIR
-#define LH_SHAREDIR "/usr/local/share/longhaul"
-#endif
-
 enum {
 	STEPPED = 0, SUBMITTED = 1, USAGE = 2, LIMIT = 3, FORMAT = 4,
 	STUCK = 5, UNAVAILABLE = 6, BUDGET = 7, ERROR = 8,
@@ -126,211 +122,32 @@ static int fsync_on = 1;
 static json_t *lines;
 static int tfd = -1;
 
-/* ---- the transcript (agent-step's format) ---- */
+/* ---- the transcript (agent-step's format, lh-transcript.c) ---- */
 
 static void
 load_transcript(void)
 {
-	json_error_t jerr;
-	char *text, *line, *end;
-	size_t len;
-	FILE *f;
-	int n = 0;
-	json_t *o;
-
-	tfd = open(transcript_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
-	if (tfd < 0)
-		lh_die_errno(ERROR, "%s", transcript_path);
-	if (flock(tfd, LOCK_EX | LOCK_NB) < 0)
-		lh_die_errno(ERROR, "%s: in use by another agent", transcript_path);
-	if (!(f = fdopen(dup(tfd), "r")) || !(text = lh_read_stream(f, &len)))
-		lh_die_errno(ERROR, "%s", transcript_path);
-	fclose(f);
-	lines = json_array();
-	for (line = text; line < text + len; line = end + 1) {
-		n++;
-		if (!(end = memchr(line, '\n', text + len - line))) {
-			lh_warn("%s: line %d: incomplete, dropped", transcript_path, n);
-			if (ftruncate(tfd, line - text) < 0)
-				lh_die_errno(ERROR, "%s", transcript_path);
-			break;
-		}
-		*end = 0;
-		if (!(o = json_loads(line, 0, &jerr)) || !json_is_object(o))
-			lh_die(ERROR, "%s: line %d: %s", transcript_path, n, o ? "not an object" : jerr.text);
-		json_array_append_new(lines, o);
-	}
-	free(text);
+	tfd = lh_transcript_open(transcript_path, &lines, ERROR);
 }
 
 static void
 append(const char *type, json_t *o)
 {
-	char *s;
-	size_t n;
-
-	json_object_set_new(o, "type", json_string(type));
-	if (!json_object_get(o, "time"))
-		json_object_set_new(o, "time", json_real(lh_now()));
-	if (!(s = json_dumps(o, JSON_COMPACT)))
-		lh_die(ERROR, "%s: cannot encode a line", transcript_path);
-	n = strlen(s);
-	s = lh_realloc(s, n + 2);
-	s[n++] = '\n';
-	if (write(tfd, s, n) != (ssize_t)n || (fsync_on && fsync(tfd) < 0))
-		lh_die_errno(ERROR, "%s", transcript_path);
-	free(s);
-	json_array_append_new(lines, o);
-}
-
-static const char *
-str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
-
-static int
-is(json_t *o, const char *type)
-{
-	return !strcmp(str(o, "type"), type);
-}
-
-static int
-is_fresh_user(json_t *o)
-{
-	return is(o, "user") && !json_is_true(json_object_get(o, "observation")) &&
-	    !json_is_true(json_object_get(o, "format_error"));
-}
-
-/* valid UTF-8 without NULs; each bad byte becomes U+FFFD */
-static char *
-clean_utf8(const char *s, size_t n)
-{
-	char *out = lh_malloc(3 * n + 1), *p = out;
-	size_t i = 0, k;
-	unsigned char c;
-
-	while (i < n) {
-		c = s[i];
-		k = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-		if (c && k && i + k <= n && lh_utf8_valid(s + i, k)) {
-			memcpy(p, s + i, k);
-			p += k;
-			i += k;
-		} else {
-			memcpy(p, "\xef\xbf\xbd", 3);
-			p += 3;
-			i++;
-		}
-	}
-	*p = 0;
-	return out;
+	lh_transcript_append(tfd, transcript_path, fsync_on, lines, type, o, ERROR);
 }
 
 static char *
 read_all(const char *path)
 {
-	char *s, *c;
-	size_t n;
-
-	s = !strcmp(path, "-") ? lh_read_stream(stdin, &n) : lh_read_file(path, &n);
-	if (!s)
-		lh_die_errno(USAGE, "%s", path);
-	c = clean_utf8(s, n);
-	free(s);
-	return c;
-}
-
-/* ---- the worktree's hash, for "no change in N steps" ---- */
-
-static unsigned long long
-fnv(unsigned long long h, const char *p, size_t n)
-{
-	while (n--)
-		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
-	return h;
-}
-
-/* 64-bit FNV-1a of what git sees in dir (as agent-step computes it):
- * HEAD, the index, the contents of changed and untracked files. */
-static const char *
-tree_hash(void)
-{
-	static char hex[17];
-	char *argv[] = { "git", "-c", "core.fsmonitor=false", "status", "--porcelain=v2", "-z",
-	    "-uall", "--branch", "--no-ahead-behind", "--no-renames", NULL };
-	unsigned long long h = 1469598103934665603ULL;
-	char *out = NULL, *e, *end, *path, *content, link[4096], full[8192];
-	size_t len = 0, cap = 0, n;
-	int fds[2], st, fd, fields;
-	ssize_t r;
-	struct stat sb;
-	pid_t pid;
-
-	if (stuck_unchanged <= 0 || pipe(fds) < 0)
-		return NULL;
-	if ((pid = fork()) < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return NULL;
-	}
-	if (pid == 0) {
-		if (chdir(dir) < 0 || dup2(fds[1], 1) < 0)
-			_exit(127);
-		close(fds[0]);
-		close(fds[1]);
-		if ((fd = open("/dev/null", O_RDWR)) >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 2);
-		}
-		execvp("git", argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	for (;;) {
-		if (len + 4096 > cap)
-			out = lh_realloc(out, cap = 2 * cap + 8192);
-		if ((r = read(fds[0], out + len, cap - len)) < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += r;
-	}
-	close(fds[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	h = fnv(h, out ? out : "", len);
-	for (e = out; e && e < out + len; e = end + 1) {
-		if (!(end = memchr(e, 0, out + len - e)))
-			break;
-		fields = *e == '1' ? 8 : *e == 'u' ? 10 : *e == '?' ? 1 : 0;
-		for (path = e; fields > 0 && (path = strchr(path, ' ')); fields--)
-			path++;
-		if (!path || path == e ||
-		    (size_t)snprintf(full, sizeof full, "%s/%s", dir, path) >= sizeof full ||
-		    lstat(full, &sb) < 0)
-			continue;
-		if (S_ISLNK(sb.st_mode)) {
-			if ((r = readlink(full, link, sizeof link)) > 0)
-				h = fnv(h, link, r);
-		} else if (S_ISREG(sb.st_mode) && (content = lh_read_file(full, &n))) {
-			h = fnv(h, content, n);
-			free(content);
-		}
-	}
-	free(out);
-	snprintf(hex, sizeof hex, "%016llx", h);
-	return hex;
+	return lh_text_read(path, USAGE);
 }
 
 static void
 add_tree(json_t *o)
 {
-	const char *h = tree_hash();
+	const char *h;
 
-	if (h)
+	if (stuck_unchanged > 0 && (h = lh_tree_hash(dir)))
 		json_object_set_new(o, "tree", json_string(h));
 }
 
@@ -356,10 +173,10 @@ survey(struct state *s)
 	json_array_foreach(lines, i, o) {
 		if (s->start < 0 && json_is_number(json_object_get(o, "time")))
 			s->start = json_number_value(json_object_get(o, "time"));
-		if (is(o, "engine") && json_is_string(json_object_get(o, "session")) &&
-		    !strcmp(str(o, "engine"), engine_name ? engine_name : ""))
-			s->session = str(o, "session");
-		if (is(o, "usage")) {
+		if (lh_line_is(o, "engine") && json_is_string(json_object_get(o, "session")) &&
+		    !strcmp(lh_json_str(o, "engine"), engine_name ? engine_name : ""))
+			s->session = lh_json_str(o, "session");
+		if (lh_line_is(o, "usage")) {
 			u = json_object_get(o, "usage");
 			s->tokens += json_number_value(json_object_get(u, "input_tokens")) +
 			    json_number_value(json_object_get(u, "output_tokens")) +
@@ -367,16 +184,16 @@ survey(struct state *s)
 			    json_number_value(json_object_get(u, "cache_write_tokens"));
 			s->usd += json_number_value(json_object_get(o, "cost_usd"));
 		}
-		if (is_fresh_user(o) && json_is_true(json_object_get(o, "feedback"))) {
+		if (lh_line_fresh_user(o) && json_is_true(json_object_get(o, "feedback"))) {
 			json_array_append(s->feedback, o);
 			s->submitted = 0;
 		}
-		if (!is(o, "assistant"))
+		if (!lh_line_is(o, "assistant"))
 			continue;
 		s->steps++;
-		if (!strcmp(str(json_object_get(o, "action"), "tool"), "submit")) {
+		if (!strcmp(lh_json_str(json_object_get(o, "action"), "tool"), "submit")) {
 			s->submitted = 1;
-			s->note = str(json_object_get(o, "action"), "note");
+			s->note = lh_json_str(json_object_get(o, "action"), "note");
 			json_array_clear(s->feedback);
 		}
 	}
@@ -384,72 +201,13 @@ survey(struct state *s)
 		s->start = lh_now();
 }
 
-static int
-same_json(json_t *a, json_t *b)
-{
-	return a && b && json_equal(a, b);
-}
-
-/* agent-step's rule: the same command, or the same failing output,
- * stuck_repeats times in a row since the last fresh user message; or
- * stuck_unchanged observations in a row that left the worktree as it was */
+/* agent-step's rule (lh_transcript_stuck), where a reply between tool
+ * calls (a CLI says what it does next) does not end a run of the same
+ * command */
 static int
 stuck(char *why, size_t size)
 {
-	json_t *o, *first_cmd = NULL, *first_out = NULL, *prev_tree = NULL, *t;
-	long same_cmd = 0, same_out = 0, unchanged = 0;
-	size_t i = json_array_size(lines);
-	int cmd_run = 1, out_run = 1;
-
-	while (i-- > 0 && (cmd_run || out_run)) {
-		o = json_array_get(lines, i);
-		if (is_fresh_user(o))
-			break;
-		if (is(o, "assistant") && cmd_run) {
-			t = json_object_get(json_object_get(o, "action"), "command");
-			if (!t)
-				continue;
-			if (!first_cmd)
-				first_cmd = t;
-			if (same_json(t, first_cmd))
-				same_cmd++;
-			else
-				cmd_run = 0;
-		}
-		if (is(o, "tool") && json_is_integer(json_object_get(o, "exit")) && out_run) {
-			t = json_object_get(o, "content");
-			if (!first_out)
-				first_out = t;
-			if (json_integer_value(json_object_get(o, "exit")) != 0 && same_json(t, first_out))
-				same_out++;
-			else
-				out_run = 0;
-		}
-	}
-	if (stuck_repeats > 0 && same_cmd >= stuck_repeats) {
-		snprintf(why, size, "stuck: the same command %ld times in a row", same_cmd);
-		return 1;
-	}
-	if (stuck_repeats > 0 && same_out >= stuck_repeats) {
-		snprintf(why, size, "stuck: the same error %ld times in a row", same_out);
-		return 1;
-	}
-	if (stuck_unchanged <= 0)
-		return 0;
-	json_array_foreach(lines, i, o) {
-		if (!(t = json_object_get(o, "tree")))
-			continue;
-		if (is_fresh_user(o) || !same_json(t, prev_tree))
-			unchanged = 0;
-		else
-			unchanged++;
-		prev_tree = t;
-	}
-	if (unchanged >= stuck_unchanged) {
-		snprintf(why, size, "stuck: %ld commands without a change in the worktree", unchanged);
-		return 1;
-	}
-	return 0;
+	return lh_transcript_stuck(lines, stuck_repeats, stuck_unchanged, 0, why, size);
 }
 
 /* ---- adapters: one per CLI ---- */
@@ -510,10 +268,10 @@ tool_line(const char *id, const char *text, int code)
 		char *cut = lh_malloc(OUT_MAX + 64);
 		snprintf(cut, OUT_MAX + 64, "%.*s\n[... %zu bytes elided ...]\n%s", OUT_MAX / 2, text,
 		    n - OUT_MAX, text + n - OUT_MAX / 2);
-		c = clean_utf8(cut, strlen(cut));
+		c = lh_text_clean(cut, strlen(cut));
 		free(cut);
 	} else
-		c = clean_utf8(text, n);
+		c = lh_text_clean(text, n);
 	o = json_pack("{s:s,s:i}", "content", c, "exit", code);
 	free(c);
 	if (id)
@@ -608,12 +366,12 @@ action_command(const char *name, json_t *input)
 static void
 claude_event(struct run *r, json_t *ev)
 {
-	const char *type = str(ev, "type"), *sub = str(ev, "subtype");
+	const char *type = lh_json_str(ev, "type"), *sub = lh_json_str(ev, "subtype");
 	json_t *msg = json_object_get(ev, "message"), *b, *content;
 	size_t i;
 
 	if (!strcmp(type, "system") && !strcmp(sub, "init")) {
-		engine_line("session", json_string(str(ev, "session_id")));
+		engine_line("session", json_string(lh_json_str(ev, "session_id")));
 		return;
 	}
 	if (!strcmp(type, "system") && !strcmp(sub, "api_retry")) {
@@ -623,18 +381,18 @@ claude_event(struct run *r, json_t *ev)
 	}
 	if (!strcmp(type, "assistant")) {
 		json_array_foreach(json_object_get(msg, "content"), i, b) {
-			const char *bt = str(b, "type");
+			const char *bt = lh_json_str(b, "type");
 
-			if (!strcmp(bt, "text") && *str(b, "text")) {
-				r->last_text = take_text(r->last_text, str(b, "text"));
-				step_line(r, str(b, "text"), NULL, NULL, str(msg, "model"));
+			if (!strcmp(bt, "text") && *lh_json_str(b, "text")) {
+				r->last_text = take_text(r->last_text, lh_json_str(b, "text"));
+				step_line(r, lh_json_str(b, "text"), NULL, NULL, lh_json_str(msg, "model"));
 			} else if (!strcmp(bt, "tool_use")) {
-				char *cmd = action_command(str(b, "name"), json_object_get(b, "input"));
+				char *cmd = action_command(lh_json_str(b, "name"), json_object_get(b, "input"));
 
-				step_line(r, "", json_pack("[{s:s,s:s,s:O}]", "id", str(b, "id"), "name",
-				    str(b, "name"), "arguments", json_object_get(b, "input")),
-				    json_pack("{s:s,s:s,s:s}", "tool", str(b, "name"), "id", str(b, "id"),
-				    "command", cmd), str(msg, "model"));
+				step_line(r, "", json_pack("[{s:s,s:s,s:O}]", "id", lh_json_str(b, "id"), "name",
+				    lh_json_str(b, "name"), "arguments", json_object_get(b, "input")),
+				    json_pack("{s:s,s:s,s:s}", "tool", lh_json_str(b, "name"), "id", lh_json_str(b, "id"),
+				    "command", cmd), lh_json_str(msg, "model"));
 				free(cmd);
 			}
 		}
@@ -646,21 +404,21 @@ claude_event(struct run *r, json_t *ev)
 			size_t k;
 			char *text = NULL;
 
-			if (strcmp(str(b, "type"), "tool_result"))
+			if (strcmp(lh_json_str(b, "type"), "tool_result"))
 				continue;
 			if (json_is_string(c))
 				text = lh_strdup(json_string_value(c));
 			else {
 				struct { char *s; size_t n; } acc = { lh_strdup(""), 0 };
 				json_array_foreach(c, k, x) {
-					const char *t = str(x, "text");
+					const char *t = lh_json_str(x, "text");
 					acc.s = lh_realloc(acc.s, acc.n + strlen(t) + 1);
 					memcpy(acc.s + acc.n, t, strlen(t) + 1);
 					acc.n += strlen(t);
 				}
 				text = acc.s;
 			}
-			tool_line(str(b, "tool_use_id"), text, json_is_true(json_object_get(b, "is_error")));
+			tool_line(lh_json_str(b, "tool_use_id"), text, json_is_true(json_object_get(b, "is_error")));
 			free(text);
 		}
 		return;
@@ -749,31 +507,31 @@ codex_env(char **av, int *n, const char *token)
 static void
 codex_event(struct run *r, json_t *ev)
 {
-	const char *type = str(ev, "type");
+	const char *type = lh_json_str(ev, "type");
 	json_t *item = json_object_get(ev, "item"), *u;
-	const char *it = str(item, "type");
+	const char *it = lh_json_str(item, "type");
 
 	if (!strcmp(type, "thread.started")) {
-		engine_line("session", json_string(str(ev, "thread_id")));
+		engine_line("session", json_string(lh_json_str(ev, "thread_id")));
 	} else if (!strcmp(type, "item.started") && !strcmp(it, "command_execution")) {
-		step_line(r, "", json_pack("[{s:s,s:s,s:{s:s}}]", "id", str(item, "id"), "name", "shell",
-		    "arguments", "command", str(item, "command")), json_pack("{s:s,s:s,s:s}", "tool", "shell",
-		    "id", str(item, "id"), "command", str(item, "command")), NULL);
+		step_line(r, "", json_pack("[{s:s,s:s,s:{s:s}}]", "id", lh_json_str(item, "id"), "name", "shell",
+		    "arguments", "command", lh_json_str(item, "command")), json_pack("{s:s,s:s,s:s}", "tool", "shell",
+		    "id", lh_json_str(item, "id"), "command", lh_json_str(item, "command")), NULL);
 	} else if (!strcmp(type, "item.completed") && !strcmp(it, "command_execution")) {
 		json_t *code = json_object_get(item, "exit_code");
 
-		tool_line(str(item, "id"), str(item, "aggregated_output"),
+		tool_line(lh_json_str(item, "id"), lh_json_str(item, "aggregated_output"),
 		    json_is_integer(code) ? (int)json_integer_value(code) : -1);
 	} else if (!strcmp(type, "item.completed") && !strcmp(it, "file_change")) {
 		char *cmd = action_command("file_change", json_object_get(item, "changes"));
 
 		step_line(r, "", NULL, json_pack("{s:s,s:s,s:s}", "tool", "file_change", "id",
-		    str(item, "id"), "command", cmd), NULL);
+		    lh_json_str(item, "id"), "command", cmd), NULL);
 		free(cmd);
-		tool_line(str(item, "id"), str(item, "status"), strcmp(str(item, "status"), "completed") != 0);
+		tool_line(lh_json_str(item, "id"), lh_json_str(item, "status"), strcmp(lh_json_str(item, "status"), "completed") != 0);
 	} else if (!strcmp(type, "item.completed") && !strcmp(it, "agent_message")) {
-		r->last_text = take_text(r->last_text, str(item, "text"));
-		step_line(r, str(item, "text"), NULL, NULL, NULL);
+		r->last_text = take_text(r->last_text, lh_json_str(item, "text"));
+		step_line(r, lh_json_str(item, "text"), NULL, NULL, NULL);
 	} else if (!strcmp(type, "turn.completed")) {
 		r->final = 1;
 		r->status = SUBMITTED;
@@ -783,14 +541,14 @@ codex_event(struct run *r, json_t *ev)
 		u = json_object_get(ev, "usage");
 		engine_line("result", json_pack("{s:s,s:O?}", "subtype", "turn.completed", "usage", u));
 	} else if (!strcmp(type, "turn.failed")) {
-		const char *m = str(json_object_get(ev, "error"), "message");
+		const char *m = lh_json_str(json_object_get(ev, "error"), "message");
 
 		r->final = 1;
 		r->status = strstr(m, "429") || strstr(m, "overloaded") || strstr(m, "5") ? UNAVAILABLE : ERROR;
 		snprintf(r->reason, sizeof r->reason, "engine error: turn failed: %.400s", m);
 		engine_line("result", json_pack("{s:s,s:s}", "subtype", "turn.failed", "error", m));
 	} else if (!strcmp(type, "error")) {
-		engine_line("error", json_string(str(ev, "message")));
+		engine_line("error", json_string(lh_json_str(ev, "message")));
 	}
 }
 
@@ -811,18 +569,16 @@ static const char engine_note[] =
 static void
 start(void)
 {
-	json_t *task, *v, *verify;
+	json_t *task, *v;
 	json_error_t jerr;
-	char path[4096], *prompt, *msg, *p, *sys;
-	const char *share = getenv("LONGHAUL_SHARE");
-	size_t i, len;
+	char path[4096], *prompt, *msg, *sys;
 
 	if (!task_path)
 		lh_die(USAGE, "%s: empty transcript: give the task with -t", transcript_path);
 	if (!(task = json_load_file(task_path, 0, &jerr)) || !json_is_object(task))
 		lh_die(USAGE, "%s: %s", task_path, task ? "not a JSON object" : jerr.text);
 	if (!prompt_path) {
-		lh_path(path, sizeof path, "%s/prompts/%s.md", share && *share ? share : LH_SHAREDIR, role);
+		lh_path(path, sizeof path, "%s/prompts/%s.md", lh_share_dir(), role);
 		prompt_path = path;
 	}
 	prompt = read_all(prompt_path);
@@ -832,20 +588,8 @@ start(void)
 	append("system", json_pack("{s:s}", "content", sys));
 	free(prompt);
 	free(sys);
-	verify = json_object_get(task, "verify");
-	len = 4096 + json_string_length(json_object_get(task, "title")) +
-	    json_string_length(json_object_get(task, "body"));
-	json_array_foreach(verify, i, v)
-		len += json_string_length(v) + 8;
-	msg = p = lh_malloc(len);
-	p += sprintf(p, "# Task %s: %s\n\n%s\n", str(task, "id"), str(task, "title"), str(task, "body"));
-	if (json_array_size(verify)) {
-		p += sprintf(p, "\n## Verification\nYour work is accepted only when these "
-		    "commands pass in the working directory:\n");
-		json_array_foreach(verify, i, v)
-			p += sprintf(p, "    %s\n", json_is_string(v) ? json_string_value(v) : "");
-	}
-	p += sprintf(p, "\nThe working directory is a git worktree of the project on its own branch.\n");
+	if (!(msg = lh_task_message(task)))
+		lh_die_errno(ERROR, "task message");
 	v = json_pack("{s:s,s:O?}", "content", msg, "task", json_object_get(task, "id"));
 	add_tree(v);
 	append("user", v);
@@ -1107,7 +851,7 @@ load_tools(void)
 	tools = json_array();
 	/* bash and submit have no command: the CLI's shell and its last reply */
 	json_array_foreach(all, i, t)
-		if (json_is_array(json_object_get(t, "command")) && *str(t, "name"))
+		if (json_is_array(json_object_get(t, "command")) && *lh_json_str(t, "name"))
 			json_array_append(tools, t);
 	json_decref(all);
 }
@@ -1129,8 +873,8 @@ tools_note(void)
 	size_t i;
 
 	json_array_foreach(tools, i, t) {
-		name = str(t, "name");
-		desc = str(t, "description");
+		name = lh_json_str(t, "name");
+		desc = lh_json_str(t, "description");
 		params = json_dumps(json_object_get(t, "parameters") ? json_object_get(t, "parameters") :
 		    json_object(), JSON_COMPACT | JSON_SORT_KEYS);
 		note = lh_realloc(note, strlen(note) + strlen(name) + strlen(desc) + strlen(params) + 64);
@@ -1161,7 +905,7 @@ tool_env(void)
 static void
 reply_tool(int conn, const char *output, size_t n, int code)
 {
-	char *clean = clean_utf8(output, n), *s;
+	char *clean = lh_text_clean(output, n), *s;
 	json_t *o = json_pack("{s:s,s:i}", "output", clean, "exit", code);
 	size_t len, off = 0;
 	ssize_t w;
@@ -1209,9 +953,9 @@ serve_tool(int conn)
 		reply_tool(conn, msg, strlen(msg), 2);
 		_exit(0);
 	}
-	name = str(rq, "tool");
+	name = lh_json_str(rq, "tool");
 	json_array_foreach(tools, i, t)
-		if (!strcmp(str(t, "name"), name))
+		if (!strcmp(lh_json_str(t, "name"), name))
 			spec = t;
 	if (!spec) {
 		snprintf(msg, sizeof msg, "%.200s: no such tool of the harness\n", name);
@@ -1394,11 +1138,11 @@ run_engine(const struct adapter *ad)
 	if (json_array_size(s.feedback) && session) {
 		size_t total = 1;
 		json_array_foreach(s.feedback, i, o)
-			total += strlen(str(o, "content")) + 2;
+			total += strlen(lh_json_str(o, "content")) + 2;
 		prompt = lh_malloc(total);
 		prompt[0] = 0;
 		json_array_foreach(s.feedback, i, o) {
-			strcat(prompt, str(o, "content"));
+			strcat(prompt, lh_json_str(o, "content"));
 			strcat(prompt, "\n\n");
 		}
 	} else if (session && !s.submitted) {
@@ -1407,21 +1151,21 @@ run_engine(const struct adapter *ad)
 	} else {
 		size_t total = 1;
 		json_array_foreach(lines, i, o)
-			if (is_fresh_user(o) && (i == 1 || json_is_true(json_object_get(o, "feedback"))))
-				total += strlen(str(o, "content")) + 2;
+			if (lh_line_fresh_user(o) && (i == 1 || json_is_true(json_object_get(o, "feedback"))))
+				total += strlen(lh_json_str(o, "content")) + 2;
 		prompt = lh_malloc(total);
 		prompt[0] = 0;
 		json_array_foreach(lines, i, o)
-			if (is_fresh_user(o) && (i == 1 || json_is_true(json_object_get(o, "feedback")))) {
-				strcat(prompt, str(o, "content"));
+			if (lh_line_fresh_user(o) && (i == 1 || json_is_true(json_object_get(o, "feedback")))) {
+				strcat(prompt, lh_json_str(o, "content"));
 				strcat(prompt, "\n\n");
 			}
 		session = NULL;
 	}
 	json_array_foreach(lines, i, o)
-		if (is(o, "system")) {
+		if (lh_line_is(o, "system")) {
 			/* a transcript agent-step began (the planner's) lacks the note */
-			const char *c = str(o, "content");
+			const char *c = lh_json_str(o, "content");
 			system = lh_malloc(strlen(c) + sizeof engine_note);
 			strcpy(system, c);
 			if (!strstr(c, "## Tools in this run"))
