@@ -928,29 +928,12 @@ on_signal(int sig)
 	raise(sig);
 }
 
-/* A count limit as a long: a number too big for one (1e300 in a task
- * record, "inf" in an option) is as good as no limit, not a cast that C
- * leaves undefined. */
-static long
-whole(double v)
-{
-	return v >= 1e15 ? 1000000000000000L : v < 0 ? -1 : (long)v;
-}
 
 static void
 parse_number(const char *s, double *d, long *l)
 {
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || v < 0)
+	if (lh_limit_parse(s, d, l) < 0)
 		lh_die(USAGE, "%s: not a number >= 0", s);
-	if (d)
-		*d = v;
-	if (l)
-		*l = whole(v);
 }
 
 static void
@@ -968,20 +951,7 @@ from_env(const char *name, double *d, long *l)
 static void
 from_task(void)
 {
-	json_t *task, *limits, *v;
-
-	if (!task_path || !(task = json_load_file(task_path, 0, NULL)))
-		return;
-	limits = json_object_get(task, "limits");
-	if (max_steps < 0 && json_is_number(v = json_object_get(limits, "steps")))
-		max_steps = whole(json_number_value(v));
-	if (max_seconds < 0 && json_is_number(v = json_object_get(limits, "seconds")))
-		max_seconds = whole(json_number_value(v));
-	if (max_tokens < 0 && json_is_number(v = json_object_get(limits, "tokens")))
-		max_tokens = json_number_value(v);
-	if (max_usd < 0 && json_is_number(v = json_object_get(limits, "usd")))
-		max_usd = json_number_value(v);
-	json_decref(task);
+	lh_task_limits(task_path, &max_steps, &max_seconds, &max_tokens, &max_usd);
 }
 
 int

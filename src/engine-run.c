@@ -1413,17 +1413,8 @@ run_engine(const struct adapter *ad)
 static void
 parse_number(const char *s, double *d, long *l)
 {
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || v < 0)
+	if (lh_limit_parse(s, d, l) < 0)
 		lh_die(USAGE, "%s: not a number >= 0", s);
-	if (d)
-		*d = v;
-	if (l)
-		*l = (long)v;
 }
 
 static void
@@ -1438,20 +1429,7 @@ from_env(const char *name, double *d, long *l)
 static void
 from_task(void)
 {
-	json_t *task, *limits, *v;
-
-	if (!task_path || !(task = json_load_file(task_path, 0, NULL)))
-		return;
-	limits = json_object_get(task, "limits");
-	if (max_steps < 0 && json_is_number(v = json_object_get(limits, "steps")))
-		max_steps = (long)json_number_value(v);
-	if (max_seconds < 0 && json_is_number(v = json_object_get(limits, "seconds")))
-		max_seconds = (long)json_number_value(v);
-	if (max_tokens < 0 && json_is_number(v = json_object_get(limits, "tokens")))
-		max_tokens = json_number_value(v);
-	if (max_usd < 0 && json_is_number(v = json_object_get(limits, "usd")))
-		max_usd = json_number_value(v);
-	json_decref(task);
+	lh_task_limits(task_path, &max_steps, &max_seconds, &max_tokens, &max_usd);
 }
 
 int

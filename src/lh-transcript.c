@@ -360,3 +360,49 @@ lh_task_message(json_t *task)
 	}
 	return msg;
 }
+
+/* ---- the limits of a run ---- */
+
+long
+lh_limit_whole(double v)
+{
+	/* a number too big for a long (1e300 in a task) is no limit, not
+	 * undefined behaviour */
+	return v >= 1e15 ? 1000000000000000L : v < 0 ? -1 : (long)v;
+}
+
+int
+lh_limit_parse(const char *s, double *d, long *l)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || v < 0)
+		return -1;
+	if (d)
+		*d = v;
+	if (l)
+		*l = lh_limit_whole(v);
+	return 0;
+}
+
+void
+lh_task_limits(const char *task_path, long *steps, long *seconds, double *tokens, double *usd)
+{
+	json_t *task, *limits, *v;
+
+	if (!task_path || !(task = json_load_file(task_path, 0, NULL)))
+		return;
+	limits = json_object_get(task, "limits");
+	if (*steps < 0 && json_is_number(v = json_object_get(limits, "steps")))
+		*steps = lh_limit_whole(json_number_value(v));
+	if (*seconds < 0 && json_is_number(v = json_object_get(limits, "seconds")))
+		*seconds = lh_limit_whole(json_number_value(v));
+	if (*tokens < 0 && json_is_number(v = json_object_get(limits, "tokens")))
+		*tokens = json_number_value(v);
+	if (*usd < 0 && json_is_number(v = json_object_get(limits, "usd")))
+		*usd = json_number_value(v);
+	json_decref(task);
+}

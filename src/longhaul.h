@@ -277,6 +277,15 @@ int lh_transcript_stuck(json_t *lines, long repeats, long unchanged, int text_br
 /* The task's first user message (malloc'd): id, title, body and the
  * verification commands; NULL when out of memory. */
 char *lh_task_message(json_t *task);
+/* A count limit as a long: below 0 -1, past 1e15 1e15 (no limit, never
+ * undefined behaviour) */
+long lh_limit_whole(double v);
+/* s as a limit (a number >= 0) into *d and *l (either may be NULL): 0,
+ * or -1 when it is not one */
+int lh_limit_parse(const char *s, double *d, long *l);
+/* The "limits" of the task file at task_path (steps, seconds, tokens,
+ * usd), each set only where it is still < 0 (no option gave it) */
+void lh_task_limits(const char *task_path, long *steps, long *seconds, double *tokens, double *usd);
 
 /* ---- lh-wait.c: the bell: telling waiters that the board changed ---- */
 /* Tell waiters on every host that something changed (lh-wait.c). */
