@@ -1117,7 +1117,12 @@ run_engine(const struct adapter *ad)
 	struct pollfd pf[2];
 	int tools_fd = -1;
 	json_t *o;
+	struct stat dst;
 
+	if (stat(dir, &dst) < 0)
+		lh_die_errno(ERROR, "%s", dir);
+	if (!S_ISDIR(dst.st_mode))
+		lh_die(ERROR, "%s: not a directory", dir);
 	survey(&s);
 	if (budget_spent(why, sizeof why))
 		return finish(BUDGET, "%s", why);

@@ -45,6 +45,10 @@ for e in claude codex; do
 	expect_eq "$e: under its plan, in its area" "work lib tidy lib for $e" \
 		"$(task-ls -P "plan-$e" -j | jq -r '"\(.kind) \(.area) \(.title)"')"
 	tr=$(ls "$LONGHAUL_BOARD"/transcripts/*/"p-$e.plan-$e".*.jsonl | head -n 1)
+	# the command's result is written when its last part is done, after
+	# the publish that the wait above saw: wait for the session's end
+	wait_for 60 '[ -n "$(jq -r "select(.action.tool == \"submit\") | .type" "$tr")" ]' ||
+		diag "$e: the session did not end: $(tail -c 600 "$tr")"
 	jq -r 'select(.type == "tool") | .content' "$tr" >"$TRASH/$e.tools"
 	expect_match "$e: the tool refused the task outside its area" \
 		'escape for '"$e"'.*(outside|area)' "$tr"
