@@ -165,17 +165,7 @@ command_env(void)
 static char **
 tool_env(void)
 {
-	static const char *ours[] = { "LONGHAUL_TASK", "LONGHAUL_AGENT", "LONGHAUL_CYCLE", "LONGHAUL_PID", NULL };
-	char **extra = lh_malloc((npass_env + 8) * sizeof *extra), **env;
-	size_t n = 0, i;
-
-	for (i = 0; ours[i]; i++)
-		extra[n++] = (char *)ours[i];
-	for (i = 0; i < npass_env; i++)
-		extra[n++] = pass_env[i];
-	env = lh_sandbox_env(LH_SANDBOX_OFF, extra, n);
-	free(extra);
-	return env;
+	return lh_tool_env(pass_env, npass_env);
 }
 
 /* argv to run cmd: bash -c, in the sandbox unless it is off */

@@ -889,17 +889,7 @@ tools_note(void)
 static char **
 tool_env(void)
 {
-	static const char *ours[] = { "LONGHAUL_TASK", "LONGHAUL_AGENT", "LONGHAUL_CYCLE", "LONGHAUL_PID", NULL };
-	char **extra = lh_malloc((npass_env + 8) * sizeof *extra), **env;
-	size_t n = 0, i;
-
-	for (i = 0; ours[i]; i++)
-		extra[n++] = (char *)ours[i];
-	for (i = 0; i < npass_env; i++)
-		extra[n++] = pass_env[i];
-	env = lh_sandbox_env(LH_SANDBOX_OFF, extra, n);
-	free(extra);
-	return env;
+	return lh_tool_env(pass_env, npass_env);
 }
 
 static void

@@ -126,3 +126,19 @@ lh_tool_argv(json_t *spec, json_t *args, char **input, char **missing)
 		*input = lh_strdup("");
 	return av;
 }
+
+char **
+lh_tool_env(char *const pass[], size_t npass)
+{
+	static const char *ours[] = { "LONGHAUL_TASK", "LONGHAUL_AGENT", "LONGHAUL_CYCLE", "LONGHAUL_PID", NULL };
+	char **extra = lh_malloc((npass + 8) * sizeof *extra), **env;
+	size_t n = 0, i;
+
+	for (i = 0; ours[i]; i++)
+		extra[n++] = (char *)ours[i];
+	for (i = 0; i < npass; i++)
+		extra[n++] = pass[i];
+	env = lh_sandbox_env(LH_SANDBOX_OFF, extra, n);
+	free(extra);
+	return env;
+}

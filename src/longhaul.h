@@ -237,6 +237,10 @@ char **lh_sandbox_argv_binds(int mode, const char *dir, char *const ro[], char *
  * argument is missing, with its name in *missing (malloc'd). Free the
  * words and the array (lh_sandbox_free). */
 char **lh_tool_argv(json_t *spec, json_t *args, char **input, char **missing);
+/* The environment of such a tool: the sandbox's allow-list (HOME too),
+ * LONGHAUL_TASK, _AGENT, _CYCLE and _PID, and pass (NAME or NAME=VALUE,
+ * as -e gives them); never a key unless pass names it. Free the array. */
+char **lh_tool_env(char *const pass[], size_t npass);
 
 /* ---- lh-transcript.c: an agent's transcript (agent-step(1), engine-run(1)) ---- */
 /* Parse text[0..len) into objects appended to into: an incomplete last
