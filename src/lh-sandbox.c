@@ -487,6 +487,8 @@ lh_sandbox_argv_binds(int mode, const char *dir, char *const ro[], char *const r
 	while (cmd[ncmd])
 		ncmd++;
 	/* base ends with "--" and cmd: the binds go before them */
+	if (n < ncmd + 2 || strcmp(base[n - ncmd - 1], "--"))
+		lh_die(2, "lh_sandbox_argv_binds: the sandbox's command line does not end with -- and the command");
 	for (i = 0; i < n - ncmd - 1; i++)
 		add(&a, base[i]);
 	for (i = 0; ro && ro[i]; i++)
