@@ -599,19 +599,17 @@ start(void)
 
 /* ---- running it ---- */
 
+/* a program of PATH, its real path (malloc'd); NULL if none */
 static char *
 find_program(const char *name)
 {
-	const char *path = getenv("PATH"), *p, *q;
-	char buf[4096];
+	char *found = lh_find_program(name), *real;
 
-	for (p = path ? path : "/usr/bin:/bin"; *p; p = *q ? q + 1 : q) {
-		q = p + strcspn(p, ":");
-		snprintf(buf, sizeof buf, "%.*s/%s", (int)(q - p), p, name);
-		if (access(buf, X_OK) == 0)
-			return realpath(buf, NULL);
-	}
-	return NULL;
+	if (!found)
+		return NULL;
+	real = realpath(found, NULL);
+	free(found);
+	return real;
 }
 
 /* The CLI's environment: the sandbox's allow-list, what -e names, what
