@@ -1,14 +1,16 @@
 #!/bin/sh
 # The sandbox of an engine is agent-step's (lh-sandbox.c): the CLI's own
 # shell tool, run as a planner is (the board passed with -e), cannot read
-# the board, our home, a file beside its tree or the key (in its parent's
+# the board, our home, a file of the user's real one (its programs in
+# PATH and the CLI's installation are there), a file beside its tree or
+# the key (in its parent's
 # /proc/PID/environ or anyone's), nor write the board, a sibling of its
 # tree, or its git directory's config and hooks (which git outside would
 # run); it can still write and commit in its tree.
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/agent.sh"
 . "$T_DIR/engine.sh"
-plan 28
+plan 30
 board-init >/dev/null
 sentinel=sk-sentinel-$$-do-not-leak
 export ANTHROPIC_API_KEY=$sentinel OPENAI_API_KEY=$sentinel
@@ -23,6 +25,7 @@ cat >"$TRASH/probe.sh" <<EOF
 r() { if sh -c "\$2" >/dev/null 2>&1; then echo "\$1 yes"; else echo "\$1 no"; fi; }
 r read-board 'ls "$LONGHAUL_BOARD"/tasks | grep -q .'
 r read-home 'cat "$HOME/key"'
+r read-real-home 'find "$REAL_HOME" -path "$engines_dir" -prune -o -type f ! -perm -u+x -print | grep -q .'
 r read-beside 'cat "$TRASH/outside/secret"'
 r write-board 'touch "$LONGHAUL_BOARD"/forged'
 r write-beside 'touch "$TRASH/outside/forged"'
@@ -46,7 +49,7 @@ start_mock
 for e in claude codex; do
 	why=$(engine_skip $e)
 	if [ -n "$why" ]; then
-		i=0; while [ $i -lt 14 ]; do ok "# SKIP $e: $why"; i=$((i + 1)); done
+		i=0; while [ $i -lt 15 ]; do ok "# SKIP $e: $why"; i=$((i + 1)); done
 		continue
 	fi
 	tree=$TRASH/tree-$e
@@ -56,7 +59,7 @@ for e in claude codex; do
 	LONGHAUL_MODEL=$(engine_model $e) expect_code 1 "$e: the run ends in a submit" -- \
 		engine-run -E $e -r planner -e LONGHAUL_BOARD -T "$TRASH/transcripts/$e.jsonl" \
 		-t "$TRASH/task.json" -d "$tree"
-	for check in read-board read-home read-beside write-board write-beside write-config write-hooks; do
+	for check in read-board read-home read-real-home read-beside write-board write-beside write-config write-hooks; do
 		expect_eq "$e: $check fails" "$check no" "$(grep "^$check " "$tree/probe.out")"
 	done
 	expect_eq "$e: it writes in its tree" "write-tree yes" "$(grep "^write-tree " "$tree/probe.out")"
