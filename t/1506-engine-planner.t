@@ -51,7 +51,7 @@ for e in claude codex; do
 		diag "$e: the session did not end: $(tail -c 600 "$tr")"
 	jq -r 'select(.type == "tool") | .content' "$tr" >"$TRASH/$e.tools"
 	expect_match "$e: the tool refused the task outside its area" \
-		'escape for '"$e"'.*(outside|area)' "$tr"
+		"^task-publish: line 1: area 'src': outside this planner's area 'lib'" "$TRASH/$e.tools"
 	expect_eq "$e: and nothing of it reached the board" "" "$(task-ls -j | jq -r "select(.title == \"escape for $e\") | .id")"
 	expect_eq "$e: its shell could not write the board" "" "$(ls "$LONGHAUL_BOARD/forged-$e" 2>/dev/null)"
 	expect_eq "$e: bash is not a tool of the harness" "bash: no such tool of the harness /" \
