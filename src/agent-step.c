@@ -4,7 +4,8 @@
  * what the model saw: a "system" line, "user" lines (the task, feedback),
  * "assistant" lines (the reply, its usage and cost, and the "action"
  * taken from it), "tool" lines (observations) and "run" lines (the
- * process group of a command being run).  One invocation checks the
+ * process group of a command being run); lh-transcript.c reads and
+ * writes it, for engine-run too.  One invocation checks the
  * limits, asks the model (through llm-call -C -j, a subprocess) for the
  * next action, runs it and appends the observation.
  *
@@ -110,155 +111,24 @@ static json_t *lines;           /* the transcript, one object per line */
 static int tfd = -1;
 static char run_token[17];
 
-/* ---- the transcript ---- */
-
-/* Parse text[0..len) into lines: an incomplete last line (a crash
- * mid-write) is dropped, *keep says where the whole lines end. 0, or -1
- * with the reason (line number and what is wrong) in err. */
-static int
-parse_transcript(char *text, size_t len, json_t *into, size_t *keep, char *err, size_t errsize)
-{
-	json_error_t jerr;
-	char *line, *end;
-	long n = 0;
-	json_t *o;
-
-	*keep = len;
-	for (line = text; line < text + len; line = end + 1) {
-		n++;
-		if (!(end = memchr(line, '\n', text + len - line))) {
-			*keep = line - text;
-			snprintf(err, errsize, "line %ld: incomplete, dropped", n);
-			return 0;
-		}
-		if (!(o = json_loadb(line, end - line, 0, &jerr)) || !json_is_object(o)) {
-			snprintf(err, errsize, "line %ld: %s", n, o ? "not an object" : jerr.text);
-			json_decref(o);
-			return -1;
-		}
-		json_array_append_new(into, o);
-	}
-	return 0;
-}
+/* ---- the transcript (lh-transcript.c) ---- */
 
 static void
 load_transcript(void)
 {
-	char err[300] = "", *text;
-	size_t len, keep;
-	FILE *f;
-
-	tfd = open(transcript_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
-	if (tfd < 0)
-		lh_die_errno(ERROR, "%s", transcript_path);
-	if (flock(tfd, LOCK_EX | LOCK_NB) < 0)
-		lh_die_errno(ERROR, "%s: in use by another agent-step", transcript_path);
-	if (!(f = fdopen(dup(tfd), "r")) || !(text = lh_read_stream(f, &len)))
-		lh_die_errno(ERROR, "%s", transcript_path);
-	fclose(f);
-	lines = json_array();
-	if (parse_transcript(text, len, lines, &keep, err, sizeof err) < 0)
-		lh_die(ERROR, "%s: %s", transcript_path, err);
-	free(text);
-	if (keep < len) {
-		/* a line cut by a crash mid-write: it never happened */
-		lh_warn("%s: %s", transcript_path, err);
-		if (ftruncate(tfd, keep) < 0)
-			lh_die_errno(ERROR, "%s", transcript_path);
-	}
+	tfd = lh_transcript_open(transcript_path, &lines, ERROR);
 }
 
 static void
 append(const char *type, json_t *o)
 {
-	char *s;
-	size_t n;
-
-	json_object_set_new(o, "type", json_string(type));
-	if (!json_object_get(o, "time"))
-		json_object_set_new(o, "time", json_real(lh_now()));
-	if (!(s = json_dumps(o, JSON_COMPACT)))
-		lh_die(ERROR, "%s: cannot encode a line", transcript_path);
-	n = strlen(s);
-	s = lh_realloc(s, n + 2);
-	s[n++] = '\n';
-	if (write(tfd, s, n) != (ssize_t)n || (fsync_on && fsync(tfd) < 0))
-		lh_die_errno(ERROR, "%s", transcript_path);
-	free(s);
-	json_array_append_new(lines, o);
-}
-
-static const char *
-type_of(json_t *o)
-{
-	const char *t = json_string_value(json_object_get(o, "type"));
-
-	return t ? t : "";
-}
-
-/* the string value of o[key], "" when there is none */
-static const char *
-str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
-
-static int
-is(json_t *o, const char *type)
-{
-	return !strcmp(type_of(o), type);
-}
-
-/* Feedback and the task start a new stretch for stuck detection. */
-static int
-is_fresh_user(json_t *o)
-{
-	return is(o, "user") && !json_is_true(json_object_get(o, "observation")) &&
-	    !json_is_true(json_object_get(o, "format_error"));
-}
-
-/* ---- text ---- */
-
-/* A copy of s[0..n) that is valid UTF-8 without NULs: each bad byte
- * becomes U+FFFD. */
-static char *
-clean_utf8(const char *s, size_t n)
-{
-	char *out = lh_malloc(3 * n + 1), *p = out;
-	size_t i = 0, k;
-	unsigned char c;
-
-	while (i < n) {
-		c = s[i];
-		k = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-		if (c && k && i + k <= n && lh_utf8_valid(s + i, k)) {
-			memcpy(p, s + i, k);
-			p += k;
-			i += k;
-		} else {
-			memcpy(p, "\xef\xbf\xbd", 3);
-			p += 3;
-			i++;
-		}
-	}
-	*p = 0;
-	return out;
+	lh_transcript_append(tfd, transcript_path, fsync_on, lines, type, o, ERROR);
 }
 
 static char *
 read_all(const char *path)
 {
-	char *s, *c;
-	size_t n;
-
-	s = !strcmp(path, "-") ? lh_read_stream(stdin, &n) : lh_read_file(path, &n);
-	if (!s)
-		lh_die_errno(USAGE, "%s", path);
-	c = clean_utf8(s, n);
-	free(s);
-	return c;
+	return lh_text_read(path, USAGE);
 }
 
 /* ---- the commands' world ---- */
@@ -295,17 +165,7 @@ command_env(void)
 static char **
 tool_env(void)
 {
-	static const char *ours[] = { "LONGHAUL_TASK", "LONGHAUL_AGENT", "LONGHAUL_CYCLE", "LONGHAUL_PID", NULL };
-	char **extra = lh_malloc((npass_env + 8) * sizeof *extra), **env;
-	size_t n = 0, i;
-
-	for (i = 0; ours[i]; i++)
-		extra[n++] = (char *)ours[i];
-	for (i = 0; i < npass_env; i++)
-		extra[n++] = pass_env[i];
-	env = lh_sandbox_env(LH_SANDBOX_OFF, extra, n);
-	free(extra);
-	return env;
+	return lh_tool_env(pass_env, npass_env);
 }
 
 /* argv to run cmd: bash -c, in the sandbox unless it is off */
@@ -360,7 +220,7 @@ observation(struct output *o, const char *status)
 	if (o->total && p[-1] != '\n')
 		*p++ = '\n';
 	p += sprintf(p, "%s", status);
-	clean = clean_utf8(raw, p - raw);
+	clean = lh_text_clean(raw, p - raw);
 	free(raw);
 	return clean;
 }
@@ -470,108 +330,12 @@ run(char **av, char **env, const char *input, const char *call_id, int *code)
 	return text;
 }
 
-static unsigned long long
-fnv(unsigned long long h, const char *p, size_t n)
-{
-	while (n--)
-		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
-	return h;
-}
-
-/* 64-bit FNV-1a of what git sees in dir: HEAD, the index and the
- * contents of every changed or untracked file.  One git process (status
- * names HEAD, the staged blobs and the paths) and no shell: this runs
- * after every command, and forks are most of an agent's CPU. */
-static char *
-tree_hash(void)
-{
-	static char hex[17];
-	/* on a tree the agent wrote: none of its config that runs programs,
-	 * none of our environment */
-	char *argv[] = { "git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
-	    "-c", "core.untrackedCache=false", "status", "--porcelain=v2", "-z", "-uall", "--branch",
-	    "--no-ahead-behind", "--no-renames", NULL };
-	static char *git_env_extra[] = { "GIT_CEILING_DIRECTORIES", "GIT_CONFIG_NOSYSTEM",
-	    "GIT_CONFIG_GLOBAL", NULL };
-	static char **git_env, *git;
-	unsigned long long h = 1469598103934665603ULL;
-	char *out = NULL, *e, *end, *path, *content, link[4096], full[8192];
-	size_t len = 0, cap = 0, n;
-	int fds[2], st, fd, fields;
-	ssize_t r;
-	struct stat sb;
-	pid_t pid;
-
-	if (!git_env) {
-		git_env = lh_sandbox_env(LH_SANDBOX_OFF, git_env_extra, 3);
-		if (!(git = lh_find_program("git")))
-			git = "git";
-	}
-	if (pipe(fds) < 0)
-		return NULL;
-	if ((pid = fork()) < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return NULL;
-	}
-	if (pid == 0) {
-		if (chdir(dir) < 0 || dup2(fds[1], 1) < 0)
-			_exit(127);
-		close(fds[0]);
-		close(fds[1]);
-		if ((fd = open("/dev/null", O_RDWR)) >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 2);
-		}
-		execve(git, argv, git_env);
-		_exit(127);
-	}
-	close(fds[1]);
-	for (;;) {
-		if (len + 4096 > cap)
-			out = lh_realloc(out, cap = 2 * cap + 8192);
-		if ((r = read(fds[0], out + len, cap - len)) < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += r;
-	}
-	close(fds[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	h = fnv(h, out ? out : "", len);
-	h = fnv(h, (char *)&st, sizeof st);
-	/* entries end with NUL: "1 XY sub mH mI mW hH hI PATH", "u XY sub
-	 * m1 m2 m3 mW h1 h2 h3 PATH", "? PATH"; hash what is in PATH now */
-	for (e = out; e && e < out + len; e = end + 1) {
-		if (!(end = memchr(e, 0, out + len - e)))
-			break;
-		fields = *e == '1' ? 8 : *e == 'u' ? 10 : *e == '?' ? 1 : 0;
-		for (path = e; fields > 0 && (path = strchr(path, ' ')); fields--)
-			path++;
-		if (!path || path == e ||
-		    (size_t)snprintf(full, sizeof full, "%s/%s", dir, path) >= sizeof full ||
-		    lstat(full, &sb) < 0)
-			continue;
-		if (S_ISLNK(sb.st_mode)) {
-			if ((r = readlink(full, link, sizeof link)) > 0)
-				h = fnv(h, link, r);
-		} else if (S_ISREG(sb.st_mode) && (content = lh_read_file(full, &n))) {
-			h = fnv(h, content, n);
-			free(content);
-		}
-	}
-	free(out);
-	snprintf(hex, sizeof hex, "%016llx", h);
-	return hex;
-}
-
 static void
 add_tree(json_t *o)
 {
 	const char *h;
 
-	if (stuck_unchanged > 0 && (h = tree_hash()))
+	if (stuck_unchanged > 0 && (h = lh_tree_hash(dir)))
 		json_object_set_new(o, "tree", json_string(h));
 }
 
@@ -603,7 +367,7 @@ conversation(void)
 	size_t i;
 
 	json_array_foreach(lines, i, o) {
-		const char *t = type_of(o);
+		const char *t = lh_json_str(o, "type");
 		if (!strcmp(t, "system")) {
 			json_object_set(conv, "system", json_object_get(o, "content"));
 			continue;
@@ -789,69 +553,6 @@ action_of(json_t *resp)
 
 /* ---- tools the harness performs ---- */
 
-/* The value of an argument as one word of a command line: a string as
- * it is, a number or boolean as JSON, an object or array as compact
- * JSON; NULL when it is missing or null. */
-static char *
-word_of(json_t *v)
-{
-	if (!v || json_is_null(v))
-		return NULL;
-	if (json_is_string(v))
-		return lh_strdup(json_string_value(v));
-	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-}
-
-/* A placeholder word "{name}" of a tool's command: name, else NULL. */
-static char *
-placeholder(const char *w)
-{
-	size_t n = strlen(w);
-
-	if (n < 3 || w[0] != '{' || w[n - 1] != '}')
-		return NULL;
-	return lh_strdup(w + 1);
-}
-
-/* Add a template word (a string, or a group: an array of strings kept
- * only when all its placeholders have values); 0, or -1 with the name
- * of the missing argument in missing. */
-static int
-fill(json_t *word, json_t *args, char ***av, size_t *n, int group, char **missing)
-{
-	json_t *w;
-	size_t i, start = *n;
-	char *name, *v;
-
-	if (json_is_array(word)) {
-		json_array_foreach(word, i, w)
-			if (fill(w, args, av, n, 1, missing) < 0) {
-				while (*n > start)
-					free((*av)[--*n]);
-				return 0;
-			}
-		return 0;
-	}
-	if (!json_is_string(word))
-		return 0;
-	*av = lh_realloc(*av, (*n + 2) * sizeof **av);
-	if (!(name = placeholder(json_string_value(word)))) {
-		(*av)[(*n)++] = lh_strdup(json_string_value(word));
-		return 0;
-	}
-	name[strlen(name) - 1] = 0;
-	v = word_of(json_object_get(args, name));
-	if (!v) {
-		if (!group && !*missing)
-			*missing = lh_strdup(name);
-		free(name);
-		return -1;
-	}
-	free(name);
-	(*av)[(*n)++] = v;
-	return 0;
-}
-
 /* The tools file's entry for a tool, NULL if none */
 static json_t *
 tool_spec(const char *name)
@@ -866,7 +567,7 @@ tool_spec(const char *name)
 	if (!tools && (!(tools = json_load_file(tools_path, 0, &jerr)) || !json_is_array(tools)))
 		lh_die(USAGE, "%s: %s", tools_path, tools ? "not a JSON array" : jerr.text);
 	json_array_foreach(tools, i, t)
-		if (!strcmp(str(t, "name"), name))
+		if (!strcmp(lh_json_str(t, "name"), name))
 			return t;
 	return NULL;
 }
@@ -881,72 +582,34 @@ tool_spec(const char *name)
 static char *
 perform(const char *tool, json_t *input, const char *cmd, const char *id, int *code)
 {
-	json_t *spec = input ? tool_spec(tool) : NULL, *words, *w, *in;
-	char **av = NULL, **env, *text, *missing = NULL, *s, *prog;
-	size_t n = 0, i, len;
-	const char *feed;
+	json_t *spec = input ? tool_spec(tool) : NULL;
+	char **av = NULL, **env, *text, *missing = NULL;
 	char *stdin_text = NULL;
+	size_t len;
 
 	if (!input) {
 		env = command_env();
 		av = command_argv(cmd);
 		text = run(av, env, NULL, id, code);
-	} else if (!(words = json_object_get(spec, "command"))) {
+	} else if (!json_object_get(spec, "command")) {
 		env = command_env();
 		av = command_argv(tool);
 		stdin_text = json_dumps(input, JSON_COMPACT);
 		text = run(av, env, stdin_text, id, code);
 	} else {
-		json_array_foreach(words, i, w)
-			fill(w, input, &av, &n, 0, &missing);
-		if (missing || !n) {
+		if (!(av = lh_tool_argv(spec, input, &stdin_text, &missing))) {
 			*code = 2;
-			len = strlen(tool) + (missing ? strlen(missing) : 0) + 64;
+			len = strlen(tool) + strlen(missing) + 64;
 			text = lh_malloc(len);
-			snprintf(text, len, "%s: missing argument %s\n[exit status 2]", tool,
-			    missing ? missing : "(none)");
-			for (i = 0; i < n; i++)
-				free(av[i]);
-			free(av);
+			snprintf(text, len, "%s: missing argument %s\n[exit status 2]", tool, missing);
 			free(missing);
 			return text;
-		}
-		av[n] = NULL;
-		if ((prog = lh_find_program(av[0]))) {
-			free(av[0]);
-			av[0] = prog;
-		}
-		if ((feed = json_string_value(json_object_get(spec, "stdin")))) {
-			in = json_object_get(input, feed);
-			stdin_text = lh_strdup("");
-			if (json_is_array(in)) {
-				json_array_foreach(in, i, w) {
-					json_t *f;
-					size_t k;
-					/* fields the harness sets, not the model */
-					json_array_foreach(json_object_get(spec, "drop"), k, f)
-						if (json_is_object(w) && json_is_string(f))
-							json_object_del(w, json_string_value(f));
-					s = json_dumps(w, JSON_COMPACT | JSON_ENCODE_ANY);
-					stdin_text = lh_realloc(stdin_text, strlen(stdin_text) + strlen(s) + 2);
-					strcat(strcat(stdin_text, s), "\n");
-					free(s);
-				}
-			} else if (in) {
-				s = json_dumps(in, JSON_COMPACT | JSON_ENCODE_ANY);
-				free(stdin_text);
-				stdin_text = lh_malloc(strlen(s) + 2);
-				strcat(strcpy(stdin_text, s), "\n");
-				free(s);
-			}
 		}
 		/* outside the sandbox: the allow-list and what -e names, never
 		 * our keys */
 		env = tool_env();
 		text = run(av, env, stdin_text, id, code);
-		for (i = 0; i < n; i++)
-			free(av[i]);
-		free(av);
+		lh_sandbox_free(av);
 		free(env);
 		free(stdin_text);
 		return text;
@@ -965,7 +628,7 @@ last_assistant(size_t *at)
 	size_t i = json_array_size(lines);
 
 	while (i-- > 0)
-		if (is(json_array_get(lines, i), "assistant")) {
+		if (lh_line_is(json_array_get(lines, i), "assistant")) {
 			if (at)
 				*at = i;
 			return json_array_get(lines, i);
@@ -990,9 +653,9 @@ recover(void)
 	calls = json_object_get(a, "tool_calls");
 	for (j = at + 1; j < json_array_size(lines); j++) {
 		o = json_array_get(lines, j);
-		if (is(o, "run"))
+		if (lh_line_is(o, "run"))
 			pgid = json_integer_value(json_object_get(o, "pgid"));
-		if (is(o, "user") || is(o, "tool"))
+		if (lh_line_is(o, "user") || lh_line_is(o, "tool"))
 			has_obs = 1;
 	}
 	/* a process group id is a pid_t: a bigger number would be cut
@@ -1003,7 +666,7 @@ recover(void)
 		size_t n;
 		const char *tok = NULL;
 		for (j = at + 1; j < json_array_size(lines); j++)
-			if (is(json_array_get(lines, j), "run"))
+			if (lh_line_is(json_array_get(lines, j), "run"))
 				tok = json_string_value(json_object_get(json_array_get(lines, j), "run"));
 		snprintf(path, sizeof path, "/proc/%lld/environ", (long long)pgid);
 		if (tok && (env = lh_read_file(path, &n))) {
@@ -1018,7 +681,7 @@ recover(void)
 		answered = 0;
 		for (j = at + 1; j < json_array_size(lines); j++) {
 			o = json_array_get(lines, j);
-			if (is(o, "tool") && id && !strcmp(id, str(o, "tool_call_id")))
+			if (lh_line_is(o, "tool") && id && !strcmp(id, lh_json_str(o, "tool_call_id")))
 				answered = 1;
 		}
 		if (answered)
@@ -1026,7 +689,7 @@ recover(void)
 		o = json_pack("{s:s?}", "tool_call_id", id);
 		if (i > 0)
 			json_object_set_new(o, "content", json_string("Not run: one tool call per reply."));
-		else if (!strcmp(str(act, "tool"), "submit") &&
+		else if (!strcmp(lh_json_str(act, "tool"), "submit") &&
 		    !json_object_get(act, "error"))
 			json_object_set_new(o, "content", json_string("Submitted."));
 		else if (json_object_get(act, "error"))
@@ -1044,7 +707,7 @@ recover(void)
 		/* a text reply: its observation is a user message */
 		if (json_object_get(act, "error"))
 			o = json_pack("{s:O,s:b}", "content", json_object_get(act, "error"), "format_error", 1);
-		else if (!strcmp(str(act, "tool"), "bash"))
+		else if (!strcmp(lh_json_str(act, "tool"), "bash"))
 			o = json_pack("{s:s,s:b,s:b}", "content", "[interrupted: this command was started "
 			    "but the agent was stopped before it finished; it may have partly happened. "
 			    "Check the state before you run it again.]", "observation", 1, "interrupted", 1);
@@ -1073,11 +736,11 @@ survey(struct state *s)
 	json_array_foreach(lines, i, o) {
 		if (s->start < 0 && json_is_number(json_object_get(o, "time")))
 			s->start = json_number_value(json_object_get(o, "time"));
-		if (is_fresh_user(o)) {
+		if (lh_line_fresh_user(o)) {
 			s->submitted = 0;
 			s->format_errors = 0;
 		}
-		if (!is(o, "assistant"))
+		if (!lh_line_is(o, "assistant"))
 			continue;
 		s->steps++;
 		u = json_object_get(o, "usage");
@@ -1102,70 +765,13 @@ survey(struct state *s)
 		s->start = lh_now();
 }
 
-static int
-same_json(json_t *a, json_t *b)
-{
-	return a && b && json_equal(a, b);
-}
-
 /* Stuck: the same command, or the same failing output, stuck_repeats
  * times in a row since the last fresh user message; or stuck_unchanged
  * observations in a row that left the worktree as it was. */
 static int
 stuck(char *why, size_t size)
 {
-	json_t *o, *first_cmd = NULL, *first_out = NULL, *prev_tree = NULL, *t;
-	long same_cmd = 0, same_out = 0, unchanged = 0;
-	size_t i = json_array_size(lines);
-	int cmd_run = 1, out_run = 1;
-
-	while (i-- > 0 && (cmd_run || out_run)) {
-		o = json_array_get(lines, i);
-		if (is_fresh_user(o))
-			break;
-		if (is(o, "assistant") && cmd_run) {
-			t = json_object_get(json_object_get(o, "action"), "command");
-			if (!first_cmd)
-				first_cmd = t;
-			if (t && same_json(t, first_cmd))
-				same_cmd++;
-			else
-				cmd_run = 0;
-		}
-		if (json_is_integer(json_object_get(o, "exit")) && out_run) {
-			t = json_object_get(o, "content");
-			if (!first_out)
-				first_out = t;
-			if (json_integer_value(json_object_get(o, "exit")) != 0 && same_json(t, first_out))
-				same_out++;
-			else
-				out_run = 0;
-		}
-	}
-	if (stuck_repeats > 0 && same_cmd >= stuck_repeats) {
-		snprintf(why, size, "stuck: the same command %ld times in a row", same_cmd);
-		return 1;
-	}
-	if (stuck_repeats > 0 && same_out >= stuck_repeats) {
-		snprintf(why, size, "stuck: the same error %ld times in a row", same_out);
-		return 1;
-	}
-	if (stuck_unchanged <= 0)
-		return 0;
-	json_array_foreach(lines, i, o) {
-		if (!(t = json_object_get(o, "tree")))
-			continue;
-		if (is_fresh_user(o) || !same_json(t, prev_tree))
-			unchanged = 0;
-		else
-			unchanged++;
-		prev_tree = t;
-	}
-	if (unchanged >= stuck_unchanged) {
-		snprintf(why, size, "stuck: %ld commands without a change in the worktree", unchanged);
-		return 1;
-	}
-	return 0;
+	return lh_transcript_stuck(lines, stuck_repeats, stuck_unchanged, 1, why, size);
 }
 
 static int
@@ -1209,32 +815,6 @@ check_end(struct state *s, int limits)
 
 /* ---- the first step ---- */
 
-/* The task as the first user message. Every field comes from a record
- * anyone with the board can write: the text grows as it is written,
- * nothing is sized in advance from some fields but not others. */
-static char *
-task_message(json_t *task)
-{
-	json_t *verify = json_object_get(task, "verify"), *v;
-	char *msg = NULL;
-	size_t i, len = 0;
-	FILE *f;
-
-	if (!(f = open_memstream(&msg, &len)))
-		lh_die_errno(ERROR, "task message");
-	fprintf(f, "# Task %s: %s\n\n%s\n", str(task, "id"), str(task, "title"), str(task, "body"));
-	if (json_array_size(verify)) {
-		fprintf(f, "\n## Verification\nYour work is accepted only when these "
-		    "commands pass in the working directory:\n");
-		json_array_foreach(verify, i, v)
-			fprintf(f, "    %s\n", json_is_string(v) ? json_string_value(v) : "");
-	}
-	fprintf(f, "\nThe working directory is a git worktree of the project on its own branch.\n");
-	if (fclose(f) != 0)
-		lh_die_errno(ERROR, "task message");
-	return msg;
-}
-
 static void
 start(void)
 {
@@ -1257,7 +837,8 @@ start(void)
 	prompt = read_all(prompt_path);
 	append("system", json_pack("{s:s}", "content", prompt));
 	free(prompt);
-	msg = task_message(task);
+	if (!(msg = lh_task_message(task)))
+		lh_die_errno(ERROR, "task message");
 	v = json_pack("{s:s,s:O?}", "content", msg, "task", json_object_get(task, "id"));
 	add_tree(v);
 	append("user", v);
@@ -1292,7 +873,7 @@ step(void)
 	act = action_of(resp);
 	calls = json_object_get(resp, "tool_calls");
 	a = json_pack("{s:s,s:O?,s:O?,s:O?,s:O?,s:O?,s:I}",
-	    "content", str(resp, "text"),
+	    "content", lh_json_str(resp, "text"),
 	    "tool_calls", calls,
 	    "usage", json_object_get(resp, "usage"),
 	    "cost_usd", json_object_get(resp, "cost_usd"),
@@ -1337,29 +918,12 @@ on_signal(int sig)
 	raise(sig);
 }
 
-/* A count limit as a long: a number too big for one (1e300 in a task
- * record, "inf" in an option) is as good as no limit, not a cast that C
- * leaves undefined. */
-static long
-whole(double v)
-{
-	return v >= 1e15 ? 1000000000000000L : v < 0 ? -1 : (long)v;
-}
 
 static void
 parse_number(const char *s, double *d, long *l)
 {
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || v < 0)
+	if (lh_limit_parse(s, d, l) < 0)
 		lh_die(USAGE, "%s: not a number >= 0", s);
-	if (d)
-		*d = v;
-	if (l)
-		*l = whole(v);
 }
 
 static void
@@ -1377,20 +941,7 @@ from_env(const char *name, double *d, long *l)
 static void
 from_task(void)
 {
-	json_t *task, *limits, *v;
-
-	if (!task_path || !(task = json_load_file(task_path, 0, NULL)))
-		return;
-	limits = json_object_get(task, "limits");
-	if (max_steps < 0 && json_is_number(v = json_object_get(limits, "steps")))
-		max_steps = whole(json_number_value(v));
-	if (max_seconds < 0 && json_is_number(v = json_object_get(limits, "seconds")))
-		max_seconds = whole(json_number_value(v));
-	if (max_tokens < 0 && json_is_number(v = json_object_get(limits, "tokens")))
-		max_tokens = json_number_value(v);
-	if (max_usd < 0 && json_is_number(v = json_object_get(limits, "usd")))
-		max_usd = json_number_value(v);
-	json_decref(task);
+	lh_task_limits(task_path, &max_steps, &max_seconds, &max_tokens, &max_usd);
 }
 
 int

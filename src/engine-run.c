@@ -1,10 +1,12 @@
 /* engine-run: an existing agent CLI (Claude Code, Codex) as the engine of
  * one longhaul agent, in place of agent-step -A.
  *
- * The CLI runs headless in the task's worktree, inside bwrap (its own PID
- * and network namespaces, the worktree and its git directory writable,
- * everything else read-only, no board, no home, an environment built
- * from an allow-list).  It talks to its provider through llm-forward,
+ * The CLI runs headless in the task's worktree, in the sandbox of
+ * agent-step's commands (lh-sandbox.c: an empty root, the worktree and
+ * what git needs of its git directory writable, no board, no home, its
+ * own PID and network namespaces, an environment built from an
+ * allow-list), with on top only its installation and the forwarder's
+ * socket read-only and a home of its own.  It talks to its provider through llm-forward,
  * which runs out here, holds the real key and lends the CLI a token that
  * is worth nothing elsewhere; inside the sandbox, llm-forward -R carries
  * the CLI's connections from 127.0.0.1 to the forwarder's unix socket.
@@ -18,7 +20,9 @@
  * session, and the final result as a submit whose note is the handoff
  * note.  Feedback appended with agent-step -u goes back to the same
  * session (the CLI's resume), or to a new one given the task again when
- * there is none.
+ * there is none.  The harness's tools (-x, a planner's: the board) are
+ * performed out here, as agent-step performs them, when the CLI's shell
+ * asks with engine-run -X over a socket bound into the sandbox.
  *
  * Invariants:
  * - a run is submitted only on the CLI's own final event (Claude's
@@ -28,8 +32,18 @@
  *   process tree (the sandbox) is killed when wall time, steps, tokens or
  *   dollars run out, or when it is stuck; the forwarder refuses calls
  *   past the session's tokens and dollars even before that;
- * - the sandbox dies with this process (--die-with-parent) and the
- *   forwarder too (PR_SET_PDEATHSIG): nothing of a run outlives it.
+ * - the CLI cannot write the board, whatever the role: the board is not
+ *   in its sandbox (the sandbox's view is agent-step's; -e passes
+ *   variables, never mounts), and what a planner changes goes through
+ *   the tools, which take the model's arguments as words of a fixed
+ *   command (lh-tools.c) and keep their own bounds (LONGHAUL_AREA, ...);
+ * - the key is never in the sandbox: bwrap and the CLI get the
+ *   allow-listed environment and the token, the key stays in this
+ *   process (not dumpable) and in the forwarder, and tools run outside
+ *   get the allow-list too;
+ * - the sandbox dies with this process (--die-with-parent), and the
+ *   forwarder and the tools' processes too (PR_SET_PDEATHSIG): nothing
+ *   of a run outlives it.
  *
  * Adding a CLI: an adapter below (struct adapter) says how to start it
  * (argv for a new session and for a resume), which provider it speaks,
@@ -47,15 +61,13 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "longhaul.h"
-
-#ifndef LH_SHAREDIR
-#define LH_SHAREDIR "/usr/local/share/longhaul"
-#endif
 
 enum {
 	STEPPED = 0, SUBMITTED = 1, USAGE = 2, LIMIT = 3, FORMAT = 4,
@@ -68,9 +80,10 @@ enum {
 static const char manual[] =
 "usage: engine-run -E engine [-A] -T transcript [-t task.json] [-d dir] [-r role] [-p prompt]\n"
 "                  [-m model] [-e NAME[=VALUE]] [-n steps] [-W seconds] [-K tokens]\n"
-"                  [-D dollars] [-R repeats] [-M steps]\n"
+"                  [-D dollars] [-R repeats] [-M steps] [-x tools]\n"
 "       engine-run -T transcript -u file\n"
 "       engine-run -T transcript -N\n"
+"       engine-run -X tool [arguments]\n"
 "Run an agent CLI (claude, codex) headless on one task, in a sandbox, with\n"
 "the model client's key lent through llm-forward, and write its events as\n"
 "an agent-step transcript. Exit statuses and output as agent-step -A.\n"
@@ -89,6 +102,8 @@ static const char manual[] =
 "  -D dollars  at most this much spent ($LONGHAUL_MAX_USD)\n"
 "  -R n        stuck after the same command or error n times in a row (3)\n"
 "  -M n        stuck after n commands that left dir unchanged (30; 0: off)\n"
+"  -x file     perform this file's tools that have a command, outside, for the CLI\n"
+"  -X tool     inside the sandbox: call a tool of the harness (arguments: JSON)\n"
 "  -s, -o      accepted for agent-step's callers (always sandboxed)\n"
 "  -u file     append file (- for stdin) as a user message and exit\n"
 "  -N          print the handoff note of the last submit\n"
@@ -97,7 +112,7 @@ static const char manual[] =
 "its final event). It prints the reason on stdout.\n";
 
 static const char *transcript_path, *task_path, *dir = ".", *role = "worker";
-static const char *prompt_path, *model, *feedback_path, *engine_name;
+static const char *prompt_path, *model, *feedback_path, *engine_name, *tools_path;
 static long max_steps = -1, max_seconds = -1, stuck_repeats = 3, stuck_unchanged = 30;
 static double max_tokens = -1, max_usd = -1;
 static char **pass_env;
@@ -107,211 +122,32 @@ static int fsync_on = 1;
 static json_t *lines;
 static int tfd = -1;
 
-/* ---- the transcript (agent-step's format) ---- */
+/* ---- the transcript (agent-step's format, lh-transcript.c) ---- */
 
 static void
 load_transcript(void)
 {
-	json_error_t jerr;
-	char *text, *line, *end;
-	size_t len;
-	FILE *f;
-	int n = 0;
-	json_t *o;
-
-	tfd = open(transcript_path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
-	if (tfd < 0)
-		lh_die_errno(ERROR, "%s", transcript_path);
-	if (flock(tfd, LOCK_EX | LOCK_NB) < 0)
-		lh_die_errno(ERROR, "%s: in use by another agent", transcript_path);
-	if (!(f = fdopen(dup(tfd), "r")) || !(text = lh_read_stream(f, &len)))
-		lh_die_errno(ERROR, "%s", transcript_path);
-	fclose(f);
-	lines = json_array();
-	for (line = text; line < text + len; line = end + 1) {
-		n++;
-		if (!(end = memchr(line, '\n', text + len - line))) {
-			lh_warn("%s: line %d: incomplete, dropped", transcript_path, n);
-			if (ftruncate(tfd, line - text) < 0)
-				lh_die_errno(ERROR, "%s", transcript_path);
-			break;
-		}
-		*end = 0;
-		if (!(o = json_loads(line, 0, &jerr)) || !json_is_object(o))
-			lh_die(ERROR, "%s: line %d: %s", transcript_path, n, o ? "not an object" : jerr.text);
-		json_array_append_new(lines, o);
-	}
-	free(text);
+	tfd = lh_transcript_open(transcript_path, &lines, ERROR);
 }
 
 static void
 append(const char *type, json_t *o)
 {
-	char *s;
-	size_t n;
-
-	json_object_set_new(o, "type", json_string(type));
-	if (!json_object_get(o, "time"))
-		json_object_set_new(o, "time", json_real(lh_now()));
-	if (!(s = json_dumps(o, JSON_COMPACT)))
-		lh_die(ERROR, "%s: cannot encode a line", transcript_path);
-	n = strlen(s);
-	s = lh_realloc(s, n + 2);
-	s[n++] = '\n';
-	if (write(tfd, s, n) != (ssize_t)n || (fsync_on && fsync(tfd) < 0))
-		lh_die_errno(ERROR, "%s", transcript_path);
-	free(s);
-	json_array_append_new(lines, o);
-}
-
-static const char *
-str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
-
-static int
-is(json_t *o, const char *type)
-{
-	return !strcmp(str(o, "type"), type);
-}
-
-static int
-is_fresh_user(json_t *o)
-{
-	return is(o, "user") && !json_is_true(json_object_get(o, "observation")) &&
-	    !json_is_true(json_object_get(o, "format_error"));
-}
-
-/* valid UTF-8 without NULs; each bad byte becomes U+FFFD */
-static char *
-clean_utf8(const char *s, size_t n)
-{
-	char *out = lh_malloc(3 * n + 1), *p = out;
-	size_t i = 0, k;
-	unsigned char c;
-
-	while (i < n) {
-		c = s[i];
-		k = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-		if (c && k && i + k <= n && lh_utf8_valid(s + i, k)) {
-			memcpy(p, s + i, k);
-			p += k;
-			i += k;
-		} else {
-			memcpy(p, "\xef\xbf\xbd", 3);
-			p += 3;
-			i++;
-		}
-	}
-	*p = 0;
-	return out;
+	lh_transcript_append(tfd, transcript_path, fsync_on, lines, type, o, ERROR);
 }
 
 static char *
 read_all(const char *path)
 {
-	char *s, *c;
-	size_t n;
-
-	s = !strcmp(path, "-") ? lh_read_stream(stdin, &n) : lh_read_file(path, &n);
-	if (!s)
-		lh_die_errno(USAGE, "%s", path);
-	c = clean_utf8(s, n);
-	free(s);
-	return c;
-}
-
-/* ---- the worktree's hash, for "no change in N steps" ---- */
-
-static unsigned long long
-fnv(unsigned long long h, const char *p, size_t n)
-{
-	while (n--)
-		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
-	return h;
-}
-
-/* 64-bit FNV-1a of what git sees in dir (as agent-step computes it):
- * HEAD, the index, the contents of changed and untracked files. */
-static const char *
-tree_hash(void)
-{
-	static char hex[17];
-	char *argv[] = { "git", "-c", "core.fsmonitor=false", "status", "--porcelain=v2", "-z",
-	    "-uall", "--branch", "--no-ahead-behind", "--no-renames", NULL };
-	unsigned long long h = 1469598103934665603ULL;
-	char *out = NULL, *e, *end, *path, *content, link[4096], full[8192];
-	size_t len = 0, cap = 0, n;
-	int fds[2], st, fd, fields;
-	ssize_t r;
-	struct stat sb;
-	pid_t pid;
-
-	if (stuck_unchanged <= 0 || pipe(fds) < 0)
-		return NULL;
-	if ((pid = fork()) < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return NULL;
-	}
-	if (pid == 0) {
-		if (chdir(dir) < 0 || dup2(fds[1], 1) < 0)
-			_exit(127);
-		close(fds[0]);
-		close(fds[1]);
-		if ((fd = open("/dev/null", O_RDWR)) >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 2);
-		}
-		execvp("git", argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	for (;;) {
-		if (len + 4096 > cap)
-			out = lh_realloc(out, cap = 2 * cap + 8192);
-		if ((r = read(fds[0], out + len, cap - len)) < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += r;
-	}
-	close(fds[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	h = fnv(h, out ? out : "", len);
-	for (e = out; e && e < out + len; e = end + 1) {
-		if (!(end = memchr(e, 0, out + len - e)))
-			break;
-		fields = *e == '1' ? 8 : *e == 'u' ? 10 : *e == '?' ? 1 : 0;
-		for (path = e; fields > 0 && (path = strchr(path, ' ')); fields--)
-			path++;
-		if (!path || path == e ||
-		    (size_t)snprintf(full, sizeof full, "%s/%s", dir, path) >= sizeof full ||
-		    lstat(full, &sb) < 0)
-			continue;
-		if (S_ISLNK(sb.st_mode)) {
-			if ((r = readlink(full, link, sizeof link)) > 0)
-				h = fnv(h, link, r);
-		} else if (S_ISREG(sb.st_mode) && (content = lh_read_file(full, &n))) {
-			h = fnv(h, content, n);
-			free(content);
-		}
-	}
-	free(out);
-	snprintf(hex, sizeof hex, "%016llx", h);
-	return hex;
+	return lh_text_read(path, USAGE);
 }
 
 static void
 add_tree(json_t *o)
 {
-	const char *h = tree_hash();
+	const char *h;
 
-	if (h)
+	if (stuck_unchanged > 0 && (h = lh_tree_hash(dir)))
 		json_object_set_new(o, "tree", json_string(h));
 }
 
@@ -337,10 +173,10 @@ survey(struct state *s)
 	json_array_foreach(lines, i, o) {
 		if (s->start < 0 && json_is_number(json_object_get(o, "time")))
 			s->start = json_number_value(json_object_get(o, "time"));
-		if (is(o, "engine") && json_is_string(json_object_get(o, "session")) &&
-		    !strcmp(str(o, "engine"), engine_name ? engine_name : ""))
-			s->session = str(o, "session");
-		if (is(o, "usage")) {
+		if (lh_line_is(o, "engine") && json_is_string(json_object_get(o, "session")) &&
+		    !strcmp(lh_json_str(o, "engine"), engine_name ? engine_name : ""))
+			s->session = lh_json_str(o, "session");
+		if (lh_line_is(o, "usage")) {
 			u = json_object_get(o, "usage");
 			s->tokens += json_number_value(json_object_get(u, "input_tokens")) +
 			    json_number_value(json_object_get(u, "output_tokens")) +
@@ -348,16 +184,16 @@ survey(struct state *s)
 			    json_number_value(json_object_get(u, "cache_write_tokens"));
 			s->usd += json_number_value(json_object_get(o, "cost_usd"));
 		}
-		if (is_fresh_user(o) && json_is_true(json_object_get(o, "feedback"))) {
+		if (lh_line_fresh_user(o) && json_is_true(json_object_get(o, "feedback"))) {
 			json_array_append(s->feedback, o);
 			s->submitted = 0;
 		}
-		if (!is(o, "assistant"))
+		if (!lh_line_is(o, "assistant"))
 			continue;
 		s->steps++;
-		if (!strcmp(str(json_object_get(o, "action"), "tool"), "submit")) {
+		if (!strcmp(lh_json_str(json_object_get(o, "action"), "tool"), "submit")) {
 			s->submitted = 1;
-			s->note = str(json_object_get(o, "action"), "note");
+			s->note = lh_json_str(json_object_get(o, "action"), "note");
 			json_array_clear(s->feedback);
 		}
 	}
@@ -365,72 +201,13 @@ survey(struct state *s)
 		s->start = lh_now();
 }
 
-static int
-same_json(json_t *a, json_t *b)
-{
-	return a && b && json_equal(a, b);
-}
-
-/* agent-step's rule: the same command, or the same failing output,
- * stuck_repeats times in a row since the last fresh user message; or
- * stuck_unchanged observations in a row that left the worktree as it was */
+/* agent-step's rule (lh_transcript_stuck), where a reply between tool
+ * calls (a CLI says what it does next) does not end a run of the same
+ * command */
 static int
 stuck(char *why, size_t size)
 {
-	json_t *o, *first_cmd = NULL, *first_out = NULL, *prev_tree = NULL, *t;
-	long same_cmd = 0, same_out = 0, unchanged = 0;
-	size_t i = json_array_size(lines);
-	int cmd_run = 1, out_run = 1;
-
-	while (i-- > 0 && (cmd_run || out_run)) {
-		o = json_array_get(lines, i);
-		if (is_fresh_user(o))
-			break;
-		if (is(o, "assistant") && cmd_run) {
-			t = json_object_get(json_object_get(o, "action"), "command");
-			if (!t)
-				continue;
-			if (!first_cmd)
-				first_cmd = t;
-			if (same_json(t, first_cmd))
-				same_cmd++;
-			else
-				cmd_run = 0;
-		}
-		if (is(o, "tool") && json_is_integer(json_object_get(o, "exit")) && out_run) {
-			t = json_object_get(o, "content");
-			if (!first_out)
-				first_out = t;
-			if (json_integer_value(json_object_get(o, "exit")) != 0 && same_json(t, first_out))
-				same_out++;
-			else
-				out_run = 0;
-		}
-	}
-	if (stuck_repeats > 0 && same_cmd >= stuck_repeats) {
-		snprintf(why, size, "stuck: the same command %ld times in a row", same_cmd);
-		return 1;
-	}
-	if (stuck_repeats > 0 && same_out >= stuck_repeats) {
-		snprintf(why, size, "stuck: the same error %ld times in a row", same_out);
-		return 1;
-	}
-	if (stuck_unchanged <= 0)
-		return 0;
-	json_array_foreach(lines, i, o) {
-		if (!(t = json_object_get(o, "tree")))
-			continue;
-		if (is_fresh_user(o) || !same_json(t, prev_tree))
-			unchanged = 0;
-		else
-			unchanged++;
-		prev_tree = t;
-	}
-	if (unchanged >= stuck_unchanged) {
-		snprintf(why, size, "stuck: %ld commands without a change in the worktree", unchanged);
-		return 1;
-	}
-	return 0;
+	return lh_transcript_stuck(lines, stuck_repeats, stuck_unchanged, 0, why, size);
 }
 
 /* ---- adapters: one per CLI ---- */
@@ -491,10 +268,10 @@ tool_line(const char *id, const char *text, int code)
 		char *cut = lh_malloc(OUT_MAX + 64);
 		snprintf(cut, OUT_MAX + 64, "%.*s\n[... %zu bytes elided ...]\n%s", OUT_MAX / 2, text,
 		    n - OUT_MAX, text + n - OUT_MAX / 2);
-		c = clean_utf8(cut, strlen(cut));
+		c = lh_text_clean(cut, strlen(cut));
 		free(cut);
 	} else
-		c = clean_utf8(text, n);
+		c = lh_text_clean(text, n);
 	o = json_pack("{s:s,s:i}", "content", c, "exit", code);
 	free(c);
 	if (id)
@@ -589,12 +366,12 @@ action_command(const char *name, json_t *input)
 static void
 claude_event(struct run *r, json_t *ev)
 {
-	const char *type = str(ev, "type"), *sub = str(ev, "subtype");
+	const char *type = lh_json_str(ev, "type"), *sub = lh_json_str(ev, "subtype");
 	json_t *msg = json_object_get(ev, "message"), *b, *content;
 	size_t i;
 
 	if (!strcmp(type, "system") && !strcmp(sub, "init")) {
-		engine_line("session", json_string(str(ev, "session_id")));
+		engine_line("session", json_string(lh_json_str(ev, "session_id")));
 		return;
 	}
 	if (!strcmp(type, "system") && !strcmp(sub, "api_retry")) {
@@ -604,18 +381,18 @@ claude_event(struct run *r, json_t *ev)
 	}
 	if (!strcmp(type, "assistant")) {
 		json_array_foreach(json_object_get(msg, "content"), i, b) {
-			const char *bt = str(b, "type");
+			const char *bt = lh_json_str(b, "type");
 
-			if (!strcmp(bt, "text") && *str(b, "text")) {
-				r->last_text = take_text(r->last_text, str(b, "text"));
-				step_line(r, str(b, "text"), NULL, NULL, str(msg, "model"));
+			if (!strcmp(bt, "text") && *lh_json_str(b, "text")) {
+				r->last_text = take_text(r->last_text, lh_json_str(b, "text"));
+				step_line(r, lh_json_str(b, "text"), NULL, NULL, lh_json_str(msg, "model"));
 			} else if (!strcmp(bt, "tool_use")) {
-				char *cmd = action_command(str(b, "name"), json_object_get(b, "input"));
+				char *cmd = action_command(lh_json_str(b, "name"), json_object_get(b, "input"));
 
-				step_line(r, "", json_pack("[{s:s,s:s,s:O}]", "id", str(b, "id"), "name",
-				    str(b, "name"), "arguments", json_object_get(b, "input")),
-				    json_pack("{s:s,s:s,s:s}", "tool", str(b, "name"), "id", str(b, "id"),
-				    "command", cmd), str(msg, "model"));
+				step_line(r, "", json_pack("[{s:s,s:s,s:O}]", "id", lh_json_str(b, "id"), "name",
+				    lh_json_str(b, "name"), "arguments", json_object_get(b, "input")),
+				    json_pack("{s:s,s:s,s:s}", "tool", lh_json_str(b, "name"), "id", lh_json_str(b, "id"),
+				    "command", cmd), lh_json_str(msg, "model"));
 				free(cmd);
 			}
 		}
@@ -627,21 +404,21 @@ claude_event(struct run *r, json_t *ev)
 			size_t k;
 			char *text = NULL;
 
-			if (strcmp(str(b, "type"), "tool_result"))
+			if (strcmp(lh_json_str(b, "type"), "tool_result"))
 				continue;
 			if (json_is_string(c))
 				text = lh_strdup(json_string_value(c));
 			else {
 				struct { char *s; size_t n; } acc = { lh_strdup(""), 0 };
 				json_array_foreach(c, k, x) {
-					const char *t = str(x, "text");
+					const char *t = lh_json_str(x, "text");
 					acc.s = lh_realloc(acc.s, acc.n + strlen(t) + 1);
 					memcpy(acc.s + acc.n, t, strlen(t) + 1);
 					acc.n += strlen(t);
 				}
 				text = acc.s;
 			}
-			tool_line(str(b, "tool_use_id"), text, json_is_true(json_object_get(b, "is_error")));
+			tool_line(lh_json_str(b, "tool_use_id"), text, json_is_true(json_object_get(b, "is_error")));
 			free(text);
 		}
 		return;
@@ -730,31 +507,31 @@ codex_env(char **av, int *n, const char *token)
 static void
 codex_event(struct run *r, json_t *ev)
 {
-	const char *type = str(ev, "type");
+	const char *type = lh_json_str(ev, "type");
 	json_t *item = json_object_get(ev, "item"), *u;
-	const char *it = str(item, "type");
+	const char *it = lh_json_str(item, "type");
 
 	if (!strcmp(type, "thread.started")) {
-		engine_line("session", json_string(str(ev, "thread_id")));
+		engine_line("session", json_string(lh_json_str(ev, "thread_id")));
 	} else if (!strcmp(type, "item.started") && !strcmp(it, "command_execution")) {
-		step_line(r, "", json_pack("[{s:s,s:s,s:{s:s}}]", "id", str(item, "id"), "name", "shell",
-		    "arguments", "command", str(item, "command")), json_pack("{s:s,s:s,s:s}", "tool", "shell",
-		    "id", str(item, "id"), "command", str(item, "command")), NULL);
+		step_line(r, "", json_pack("[{s:s,s:s,s:{s:s}}]", "id", lh_json_str(item, "id"), "name", "shell",
+		    "arguments", "command", lh_json_str(item, "command")), json_pack("{s:s,s:s,s:s}", "tool", "shell",
+		    "id", lh_json_str(item, "id"), "command", lh_json_str(item, "command")), NULL);
 	} else if (!strcmp(type, "item.completed") && !strcmp(it, "command_execution")) {
 		json_t *code = json_object_get(item, "exit_code");
 
-		tool_line(str(item, "id"), str(item, "aggregated_output"),
+		tool_line(lh_json_str(item, "id"), lh_json_str(item, "aggregated_output"),
 		    json_is_integer(code) ? (int)json_integer_value(code) : -1);
 	} else if (!strcmp(type, "item.completed") && !strcmp(it, "file_change")) {
 		char *cmd = action_command("file_change", json_object_get(item, "changes"));
 
 		step_line(r, "", NULL, json_pack("{s:s,s:s,s:s}", "tool", "file_change", "id",
-		    str(item, "id"), "command", cmd), NULL);
+		    lh_json_str(item, "id"), "command", cmd), NULL);
 		free(cmd);
-		tool_line(str(item, "id"), str(item, "status"), strcmp(str(item, "status"), "completed") != 0);
+		tool_line(lh_json_str(item, "id"), lh_json_str(item, "status"), strcmp(lh_json_str(item, "status"), "completed") != 0);
 	} else if (!strcmp(type, "item.completed") && !strcmp(it, "agent_message")) {
-		r->last_text = take_text(r->last_text, str(item, "text"));
-		step_line(r, str(item, "text"), NULL, NULL, NULL);
+		r->last_text = take_text(r->last_text, lh_json_str(item, "text"));
+		step_line(r, lh_json_str(item, "text"), NULL, NULL, NULL);
 	} else if (!strcmp(type, "turn.completed")) {
 		r->final = 1;
 		r->status = SUBMITTED;
@@ -764,14 +541,14 @@ codex_event(struct run *r, json_t *ev)
 		u = json_object_get(ev, "usage");
 		engine_line("result", json_pack("{s:s,s:O?}", "subtype", "turn.completed", "usage", u));
 	} else if (!strcmp(type, "turn.failed")) {
-		const char *m = str(json_object_get(ev, "error"), "message");
+		const char *m = lh_json_str(json_object_get(ev, "error"), "message");
 
 		r->final = 1;
 		r->status = strstr(m, "429") || strstr(m, "overloaded") || strstr(m, "5") ? UNAVAILABLE : ERROR;
 		snprintf(r->reason, sizeof r->reason, "engine error: turn failed: %.400s", m);
 		engine_line("result", json_pack("{s:s,s:s}", "subtype", "turn.failed", "error", m));
 	} else if (!strcmp(type, "error")) {
-		engine_line("error", json_string(str(ev, "message")));
+		engine_line("error", json_string(lh_json_str(ev, "message")));
 	}
 }
 
@@ -792,18 +569,16 @@ static const char engine_note[] =
 static void
 start(void)
 {
-	json_t *task, *v, *verify;
+	json_t *task, *v;
 	json_error_t jerr;
-	char path[4096], *prompt, *msg, *p, *sys;
-	const char *share = getenv("LONGHAUL_SHARE");
-	size_t i, len;
+	char path[4096], *prompt, *msg, *sys;
 
 	if (!task_path)
 		lh_die(USAGE, "%s: empty transcript: give the task with -t", transcript_path);
 	if (!(task = json_load_file(task_path, 0, &jerr)) || !json_is_object(task))
 		lh_die(USAGE, "%s: %s", task_path, task ? "not a JSON object" : jerr.text);
 	if (!prompt_path) {
-		lh_path(path, sizeof path, "%s/prompts/%s.md", share && *share ? share : LH_SHAREDIR, role);
+		lh_path(path, sizeof path, "%s/prompts/%s.md", lh_share_dir(), role);
 		prompt_path = path;
 	}
 	prompt = read_all(prompt_path);
@@ -813,20 +588,8 @@ start(void)
 	append("system", json_pack("{s:s}", "content", sys));
 	free(prompt);
 	free(sys);
-	verify = json_object_get(task, "verify");
-	len = 4096 + json_string_length(json_object_get(task, "title")) +
-	    json_string_length(json_object_get(task, "body"));
-	json_array_foreach(verify, i, v)
-		len += json_string_length(v) + 8;
-	msg = p = lh_malloc(len);
-	p += sprintf(p, "# Task %s: %s\n\n%s\n", str(task, "id"), str(task, "title"), str(task, "body"));
-	if (json_array_size(verify)) {
-		p += sprintf(p, "\n## Verification\nYour work is accepted only when these "
-		    "commands pass in the working directory:\n");
-		json_array_foreach(verify, i, v)
-			p += sprintf(p, "    %s\n", json_is_string(v) ? json_string_value(v) : "");
-	}
-	p += sprintf(p, "\nThe working directory is a git worktree of the project on its own branch.\n");
+	if (!(msg = lh_task_message(task)))
+		lh_die_errno(ERROR, "task message");
 	v = json_pack("{s:s,s:O?}", "content", msg, "task", json_object_get(task, "id"));
 	add_tree(v);
 	append("user", v);
@@ -836,108 +599,63 @@ start(void)
 
 /* ---- running it ---- */
 
+/* a program of PATH, its real path (malloc'd); NULL if none */
 static char *
 find_program(const char *name)
 {
-	const char *path = getenv("PATH"), *p, *q;
-	char buf[4096];
+	char *found = lh_find_program(name), *real;
 
-	for (p = path ? path : "/usr/bin:/bin"; *p; p = *q ? q + 1 : q) {
-		q = p + strcspn(p, ":");
-		snprintf(buf, sizeof buf, "%.*s/%s", (int)(q - p), p, name);
-		if (access(buf, X_OK) == 0)
-			return realpath(buf, NULL);
-	}
-	return NULL;
-}
-
-static char *
-git_common_dir(void)
-{
-	char *argv[] = { "git", "rev-parse", "--path-format=absolute", "--git-common-dir", NULL };
-	char buf[4096];
-	int fds[2], st;
-	ssize_t n = 0, r;
-	pid_t pid;
-
-	if (pipe(fds) < 0 || (pid = fork()) < 0)
+	if (!found)
 		return NULL;
-	if (pid == 0) {
-		if (chdir(dir) < 0)
-			_exit(1);
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		close(2);
-		execvp("git", argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	while ((r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0)
-		n += r;
-	close(fds[0]);
-	waitpid(pid, &st, 0);
-	buf[n] = 0;
-	buf[strcspn(buf, "\n")] = 0;
-	return n && buf[0] == '/' ? lh_strdup(buf) : NULL;
+	real = realpath(found, NULL);
+	free(found);
+	return real;
 }
 
-static int
-allowed(const char *entry)
+/* The CLI's environment: the sandbox's allow-list, what -e names, what
+ * agent-step's commands get of ours, a terminal that asks nothing, its
+ * own home, and what points it at the forwarder (the token, never the
+ * key). */
+static char **
+engine_env(const struct adapter *ad, const char *token, const char *home, const char *tools_sock)
 {
-	static const char *names[] = {
-		"PATH", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ",
-		"LONGHAUL_TASK", "LONGHAUL_AGENT", "LONGHAUL_CYCLE",
-		"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-		"GIT_COMMITTER_EMAIL", NULL,
+	static const char *fixed[] = {
+		"LONGHAUL_TASK", "LONGHAUL_AGENT", "LONGHAUL_CYCLE", "TERM=dumb", "NO_COLOR=1",
+		"PAGER=cat", "GIT_PAGER=cat", "GIT_EDITOR=true", "GIT_TERMINAL_PROMPT=0", NULL,
 	};
-	const char **n;
-	size_t i, len = strcspn(entry, "=");
+	char *pe[20], **extra = lh_malloc((npass_env + 40) * sizeof *extra), **env, **e, *h;
+	size_t n = 0, i, k, len;
+	int np = 0, theirs;
 
-	for (n = names; *n; n++)
-		if (strlen(*n) == len && !strncmp(*n, entry, len))
-			return 1;
-	for (i = 0; i < npass_env; i++)
-		if (!strchr(pass_env[i], '=') && strlen(pass_env[i]) == len &&
-		    !strncmp(pass_env[i], entry, len))
-			return 1;
-	return 0;
-}
-
-/* NAME was passed to the engine with -e */
-static int
-passed(const char *name)
-{
-	size_t i, len = strlen(name);
-
-	for (i = 0; i < npass_env; i++)
-		if (!strncmp(pass_env[i], name, len) && (!pass_env[i][len] || pass_env[i][len] == '='))
-			return 1;
-	return 0;
-}
-
-/* hide a path that exists: a directory under an empty tmpfs, a file
- * under /dev/null */
-static void
-hide(char **av, int *n, const char *path)
-{
-	struct stat st;
-	char *real;
-
-	if (!path || !*path || stat(path, &st) < 0 || !(real = realpath(path, NULL)))
-		return;
-	if (!strcmp(real, "/")) {
-		free(real);
-		return;
+	ad->env(pe, &np, token);
+	for (i = 0; fixed[i]; i++)
+		extra[n++] = (char *)fixed[i];
+	for (i = 0; i < npass_env; i++) {
+		/* what the adapter sets is its own: -e cannot pass ours instead */
+		len = strcspn(pass_env[i], "=");
+		for (theirs = 0, k = 0; k + 1 < (size_t)np && !theirs; k += 2)
+			theirs = strlen(pe[k]) == len && !strncmp(pe[k], pass_env[i], len);
+		if (!theirs)
+			extra[n++] = pass_env[i];
 	}
-	if (S_ISDIR(st.st_mode)) {
-		av[(*n)++] = "--tmpfs";
-		av[(*n)++] = real;
-	} else {
-		av[(*n)++] = "--ro-bind";
-		av[(*n)++] = "/dev/null";
-		av[(*n)++] = real;
+	for (k = 0; k + 1 < (size_t)np; k += 2) {
+		len = strlen(pe[k]) + strlen(pe[k + 1]) + 2;
+		extra[n] = lh_malloc(len);
+		snprintf(extra[n++], len, "%s=%s", pe[k], pe[k + 1]);
 	}
+	if (tools_sock) {
+		len = strlen(tools_sock) + 16;
+		extra[n] = lh_malloc(len);
+		snprintf(extra[n++], len, "LONGHAUL_TOOLS=%s", tools_sock);
+	}
+	env = lh_sandbox_env(LH_SANDBOX_ON, extra, n);
+	h = lh_malloc(strlen(home) + 6);
+	sprintf(h, "HOME=%s", home);
+	for (e = env; *e; e++)
+		if (!strncmp(*e, "HOME=", 5))
+			*e = h;
+	free(extra);
+	return env;
 }
 
 static pid_t forwarder, engine;
@@ -1107,15 +825,276 @@ last_line(int fd, const char *path)
 	return *line ? line : NULL;
 }
 
+/* ---- the harness's tools (-x): performed out here, asked for from inside ---- */
+
+#define TOOL_SECONDS 300
+#define TOOL_REQUEST_MAX (1 << 20)
+#define TOOL_OUTPUT_MAX (256 * 1024)
+#define TOOL_CALLS_MAX 8
+
+static json_t *tools;           /* the tools file's tools that have a command */
+static pid_t tool_calls[TOOL_CALLS_MAX];
+
+static void
+load_tools(void)
+{
+	json_error_t jerr;
+	json_t *all, *t;
+	size_t i;
+
+	if (!tools_path)
+		return;
+	if (!(all = json_load_file(tools_path, 0, &jerr)) || !json_is_array(all))
+		lh_die(USAGE, "%s: %s", tools_path, all ? "not a JSON array" : jerr.text);
+	tools = json_array();
+	/* bash and submit have no command: the CLI's shell and its last reply */
+	json_array_foreach(all, i, t)
+		if (json_is_array(json_object_get(t, "command")) && *lh_json_str(t, "name"))
+			json_array_append(tools, t);
+	json_decref(all);
+}
+
+/* what the system prompt says of them */
+static char *
+tools_note(void)
+{
+	static const char head[] =
+	"\n\n## The harness's tools\n"
+	"Some of what you need is not in your sandbox (the board, for one): the "
+	"harness does it for you, outside, with these tools. Call one with the "
+	"shell command\n\n    engine-run -X TOOL 'ARGUMENTS'\n\n"
+	"ARGUMENTS being a JSON object as the tool's parameters say (or give it "
+	"on stdin); it prints the tool's output and exits with its status.\n";
+	char *note = lh_strdup(head), *params;
+	const char *name, *desc;
+	json_t *t;
+	size_t i;
+
+	json_array_foreach(tools, i, t) {
+		name = lh_json_str(t, "name");
+		desc = lh_json_str(t, "description");
+		params = json_dumps(json_object_get(t, "parameters") ? json_object_get(t, "parameters") :
+		    json_object(), JSON_COMPACT | JSON_SORT_KEYS);
+		note = lh_realloc(note, strlen(note) + strlen(name) + strlen(desc) + strlen(params) + 64);
+		sprintf(note + strlen(note), "\n- %s: %s\n  parameters: %s\n", name, desc, params);
+		free(params);
+	}
+	return note;
+}
+
+/* the environment of a tool: the allow-list and what -e names, never our
+ * keys (as agent-step's) */
+static char **
+tool_env(void)
+{
+	return lh_tool_env(pass_env, npass_env);
+}
+
+static void
+reply_tool(int conn, const char *output, size_t n, int code)
+{
+	char *clean = lh_text_clean(output, n), *s;
+	json_t *o = json_pack("{s:s,s:i}", "output", clean, "exit", code);
+	size_t len, off = 0;
+	ssize_t w;
+
+	free(clean);
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	len = s ? strlen(s) : 0;
+	while (off < len && ((w = write(conn, s + off, len - off)) > 0 || (w < 0 && errno == EINTR)))
+		if (w > 0)
+			off += w;
+	free(s);
+}
+
+/* In a child of ours: read one request {"tool", "arguments"} from conn,
+ * perform the tool (its words filled by lh_tool_argv, no shell), answer
+ * {"output", "exit"}. The child and the tool are killed after
+ * TOOL_SECONDS, and when we die. */
+static void
+serve_tool(int conn)
+{
+	char *req = lh_malloc(TOOL_REQUEST_MAX + 1), *out, **av, *input = NULL, *missing, msg[600];
+	char tmp[] = "/tmp/engine-run.XXXXXX";
+	size_t len = 0, cap = TOOL_OUTPUT_MAX;
+	int pfd[2], st, in, fd;
+	json_t *rq, *spec = NULL, *t, *args;
+	const char *name;
+	ssize_t r;
+	size_t i;
+	pid_t pid;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	signal(SIGALRM, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	alarm(TOOL_SECONDS);
+	while (len < TOOL_REQUEST_MAX && !memchr(req, '\n', len) &&
+	    ((r = read(conn, req + len, TOOL_REQUEST_MAX - len)) > 0 || (r < 0 && errno == EINTR)))
+		if (r > 0)
+			len += r;
+	req[len] = 0;
+	if (!(rq = json_loads(req, JSON_DISABLE_EOF_CHECK, NULL)) || !json_is_object(rq) ||
+	    !json_is_object(args = json_object_get(rq, "arguments"))) {
+		snprintf(msg, sizeof msg, "engine-run: not a request: a JSON object with tool and arguments\n");
+		reply_tool(conn, msg, strlen(msg), 2);
+		_exit(0);
+	}
+	name = lh_json_str(rq, "tool");
+	json_array_foreach(tools, i, t)
+		if (!strcmp(lh_json_str(t, "name"), name))
+			spec = t;
+	if (!spec) {
+		snprintf(msg, sizeof msg, "%.200s: no such tool of the harness\n", name);
+		reply_tool(conn, msg, strlen(msg), 2);
+		_exit(0);
+	}
+	if (!(av = lh_tool_argv(spec, args, &input, &missing))) {
+		snprintf(msg, sizeof msg, "%s: missing argument %.200s\n", name, missing);
+		reply_tool(conn, msg, strlen(msg), 2);
+		_exit(0);
+	}
+	in = open("/dev/null", O_RDONLY);
+	if (input && (fd = mkstemp(tmp)) >= 0) {
+		unlink(tmp);
+		if (write(fd, input, strlen(input)) == (ssize_t)strlen(input) && lseek(fd, 0, SEEK_SET) == 0)
+			in = fd;
+	}
+	if (pipe(pfd) < 0 || (pid = fork()) < 0) {
+		snprintf(msg, sizeof msg, "%s: cannot start: %s\n", name, strerror(errno));
+		reply_tool(conn, msg, strlen(msg), 126);
+		_exit(0);
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(pfd[0]);
+		if (chdir(dir) < 0)
+			_exit(126);
+		dup2(in, 0);
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		execve(av[0], av, tool_env());
+		dprintf(2, "%s: %s\n", av[0], strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	out = lh_malloc(cap + 8192);
+	len = 0;
+	/* past cap, the rest is read and dropped: the tool must not block */
+	while ((r = read(pfd[0], out + (len < cap ? len : cap), 8192)) > 0 || (r < 0 && errno == EINTR))
+		if (r > 0 && len < cap)
+			len = len + r < cap ? len + r : cap;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	reply_tool(conn, out, len, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	_exit(0);
+}
+
+/* a connection on the tools' socket: served by a child of ours, at most
+ * TOOL_CALLS_MAX at a time */
+static void
+accept_tool(int lfd)
+{
+	int conn = accept(lfd, NULL, NULL), k, st;
+	pid_t pid;
+
+	if (conn < 0)
+		return;
+	for (k = 0; k < TOOL_CALLS_MAX; k++)
+		if (tool_calls[k] > 0 && waitpid(tool_calls[k], &st, WNOHANG) == tool_calls[k])
+			tool_calls[k] = 0;
+	for (k = 0; k < TOOL_CALLS_MAX && tool_calls[k] > 0; k++)
+		;
+	if (k == TOOL_CALLS_MAX) {
+		close(conn);
+		return;
+	}
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		close(lfd);
+		serve_tool(conn);
+	}
+	if (pid > 0)
+		tool_calls[k] = pid;
+	close(conn);
+}
+
+static void
+end_tools(void)
+{
+	int k;
+
+	for (k = 0; k < TOOL_CALLS_MAX; k++)
+		if (tool_calls[k] > 0) {
+			kill(tool_calls[k], SIGKILL);
+			while (waitpid(tool_calls[k], NULL, 0) < 0 && errno == EINTR)
+				;
+			tool_calls[k] = 0;
+		}
+}
+
+/* -X: a tool of the harness, asked for from inside the sandbox over the
+ * socket $LONGHAUL_TOOLS; its output ours, its exit status ours */
+static int
+call_tool(const char *name, const char *args_text)
+{
+	const char *path = getenv("LONGHAUL_TOOLS");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *text, *req, *rep;
+	json_error_t jerr;
+	json_t *args, *o;
+	size_t len = 0, off = 0;
+	ssize_t w;
+	int fd, code;
+	FILE *f;
+
+	if (!path || !*path)
+		lh_die(USAGE, "-X %s: no tools of the harness here ($LONGHAUL_TOOLS is not set)", name);
+	if (strlen(path) >= sizeof sa.sun_path)
+		lh_die(USAGE, "%s: too long for a socket's path", path);
+	text = args_text ? lh_strdup(args_text) : read_all("-");
+	if (!(args = json_loads(text, 0, &jerr)) || !json_is_object(args))
+		lh_die(USAGE, "-X %s: the arguments: %s", name, args ? "not a JSON object" : jerr.text);
+	free(text);
+	o = json_pack("{s:s,s:o}", "tool", name, "arguments", args);
+	req = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	len = strlen(req);
+	req = lh_realloc(req, len + 2);
+	req[len++] = '\n';
+	strcpy(sa.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+		lh_die_errno(ERROR, "%s", path);
+	signal(SIGPIPE, SIG_IGN);
+	while (off < len && ((w = write(fd, req + off, len - off)) > 0 || (w < 0 && errno == EINTR)))
+		if (w > 0)
+			off += w;
+	if (off < len)
+		lh_die_errno(ERROR, "%s", path);
+	shutdown(fd, SHUT_WR);
+	if (!(f = fdopen(fd, "r")) || !(rep = lh_read_stream(f, &len)))
+		lh_die_errno(ERROR, "%s", path);
+	fclose(f);
+	if (!(o = json_loads(rep, 0, &jerr)) || !json_is_string(json_object_get(o, "output")) ||
+	    !json_is_integer(json_object_get(o, "exit")))
+		lh_die(ERROR, "%s: no answer from the harness%s%s", path, len ? ": " : "", len ? jerr.text : "");
+	fputs(json_string_value(json_object_get(o, "output")), stdout);
+	code = (int)json_integer_value(json_object_get(o, "exit"));
+	lh_close_stdout();
+	return code;
+}
+
 static int
 run_engine(const struct adapter *ad)
 {
 	struct state s;
 	struct run r = { .status = -1 };
-	char token[33], sockdir[] = "/tmp/longhaul-forward.XXXXXX", sock[600], log[700];
+	char token[33], sockdir[] = "/tmp/longhaul-forward.XXXXXX", sock[600], log[700], tools_sock[600];
 	char provider[16], model_name[256], home[4200], home_real[PATH_MAX], why[300], *prompt, *system = NULL;
-	char *av[520], *program, *relay, *realdir, *gitdir, *buf = NULL, *bwrap;
-	char *bwrap_env[] = { "PATH=/usr/bin:/bin", NULL };
+	char *av[64], *program, *relay, *buf = NULL, *bwrap;
+	char *ro[3] = { NULL }, *rw[2] = { NULL }, **sandbox_argv, **sandbox_env;
 	const char *session;
 	size_t cap = 0, len = 0, i;
 	int n = 0, fds[2], st = 0, killed = 0, errfd;
@@ -1123,11 +1102,15 @@ run_engine(const struct adapter *ad)
 	double deadline, tokens_left = -1, usd_left = -1;
 	long turns_left = 0;
 	off_t usage_off = 0;
-	struct pollfd pf;
-	extern char **environ;
-	char **e;
+	struct pollfd pf[2];
+	int tools_fd = -1;
 	json_t *o;
+	struct stat dst;
 
+	if (stat(dir, &dst) < 0)
+		lh_die_errno(ERROR, "%s", dir);
+	if (!S_ISDIR(dst.st_mode))
+		lh_die(ERROR, "%s: not a directory", dir);
 	survey(&s);
 	if (budget_spent(why, sizeof why))
 		return finish(BUDGET, "%s", why);
@@ -1148,11 +1131,11 @@ run_engine(const struct adapter *ad)
 	if (json_array_size(s.feedback) && session) {
 		size_t total = 1;
 		json_array_foreach(s.feedback, i, o)
-			total += strlen(str(o, "content")) + 2;
+			total += strlen(lh_json_str(o, "content")) + 2;
 		prompt = lh_malloc(total);
 		prompt[0] = 0;
 		json_array_foreach(s.feedback, i, o) {
-			strcat(prompt, str(o, "content"));
+			strcat(prompt, lh_json_str(o, "content"));
 			strcat(prompt, "\n\n");
 		}
 	} else if (session && !s.submitted) {
@@ -1161,32 +1144,50 @@ run_engine(const struct adapter *ad)
 	} else {
 		size_t total = 1;
 		json_array_foreach(lines, i, o)
-			if (is_fresh_user(o) && (i == 1 || json_is_true(json_object_get(o, "feedback"))))
-				total += strlen(str(o, "content")) + 2;
+			if (lh_line_fresh_user(o) && (i == 1 || json_is_true(json_object_get(o, "feedback"))))
+				total += strlen(lh_json_str(o, "content")) + 2;
 		prompt = lh_malloc(total);
 		prompt[0] = 0;
 		json_array_foreach(lines, i, o)
-			if (is_fresh_user(o) && (i == 1 || json_is_true(json_object_get(o, "feedback")))) {
-				strcat(prompt, str(o, "content"));
+			if (lh_line_fresh_user(o) && (i == 1 || json_is_true(json_object_get(o, "feedback")))) {
+				strcat(prompt, lh_json_str(o, "content"));
 				strcat(prompt, "\n\n");
 			}
 		session = NULL;
 	}
 	json_array_foreach(lines, i, o)
-		if (is(o, "system")) {
+		if (lh_line_is(o, "system")) {
 			/* a transcript agent-step began (the planner's) lacks the note */
-			const char *c = str(o, "content");
+			const char *c = lh_json_str(o, "content");
 			system = lh_malloc(strlen(c) + sizeof engine_note);
 			strcpy(system, c);
 			if (!strstr(c, "## Tools in this run"))
 				strcat(system, engine_note);
 			break;
 		}
+	if (tools && system) {
+		char *note = tools_note();
+
+		system = lh_realloc(system, strlen(system) + strlen(note) + 1);
+		strcat(system, note);
+		free(note);
+	}
 
 	lh_random_name(token, sizeof token);
 	if (!mkdtemp(sockdir))
 		lh_die_errno(ERROR, "%s", sockdir);
 	lh_path(sock, sizeof sock, "%s/sock", sockdir);
+	lh_path(tools_sock, sizeof tools_sock, "%s/tools", sockdir);
+	if (tools) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+		if (strlen(tools_sock) >= sizeof sa.sun_path)
+			lh_die(ERROR, "%s: too long for a socket's path", tools_sock);
+		memcpy(sa.sun_path, tools_sock, strlen(tools_sock) + 1);
+		if ((tools_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+		    bind(tools_fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(tools_fd, 8) < 0)
+			lh_die_errno(ERROR, "%s", tools_sock);
+	}
 	lh_path(log, sizeof log, "%s.usage", transcript_path);
 	{
 		struct stat lst;
@@ -1199,7 +1200,10 @@ run_engine(const struct adapter *ad)
 		    role, provider, model_name);
 	}
 
-	/* the sandbox */
+	/* the sandbox: agent-step's (lh-sandbox.c), always with its own
+	 * network, and on top what the CLI needs: its installation (an npm
+	 * tree, often under the home the sandbox does not have) and the
+	 * forwarder's socket read-only, its own home writable */
 	lh_path(home, sizeof home, "%s.home", transcript_path);
 	if (lh_mkdirs(home) < 0 || !realpath(home, home_real))
 		lh_die_errno(ERROR, "%s", home);
@@ -1218,119 +1222,26 @@ run_engine(const struct adapter *ad)
 		kill_all();
 		return finish(ERROR, "engine %s: %s not found in PATH (mk/engines installs it)", ad->name, ad->program);
 	}
-	if (!(relay = find_program("llm-forward")) || !(realdir = realpath(dir, NULL)))
-		lh_die_errno(ERROR, "%s", dir);
-	gitdir = git_common_dir();
-	if (!(bwrap = find_program("bwrap")))
-		return finish(ERROR, "engine %s: bwrap not found: an engine runs only in a sandbox", ad->name);
-	av[n++] = "bwrap";
-	av[n++] = "--die-with-parent";
-	av[n++] = "--new-session";
-	av[n++] = "--unshare-pid";
-	av[n++] = "--unshare-net";
-	av[n++] = "--unshare-ipc";
-	av[n++] = "--ro-bind"; av[n++] = "/"; av[n++] = "/";
-	av[n++] = "--dev"; av[n++] = "/dev";
-	av[n++] = "--proc"; av[n++] = "/proc";
-	av[n++] = "--tmpfs"; av[n++] = "/tmp";
-	/* what holds keys or the board: the real home, the config, the board */
-	hide(av, &n, getenv("HOME"));
-	hide(av, &n, getenv("LONGHAUL_CONFIG"));
-	if (!passed("LONGHAUL_BOARD"))
-		hide(av, &n, getenv("LONGHAUL_BOARD"));
-	hide(av, &n, getenv("LONGHAUL_STATE"));
-	{
-		/* the other transcripts, next to this one */
-		char *tdir = realpath(transcript_path, NULL), *slash;
-		if (tdir && (slash = strrchr(tdir, '/')) && slash != tdir) {
-			*slash = 0;
-			hide(av, &n, tdir);
-		}
-		free(tdir);
+	if (!(relay = lh_find_program("llm-forward"))) {
+		kill_all();
+		return finish(ERROR, "engine %s: llm-forward not found in PATH", ad->name);
 	}
+	if (!(bwrap = lh_find_program("bwrap"))) {
+		kill_all();
+		return finish(ERROR, "engine %s: bwrap not found: an engine runs only in a sandbox", ad->name);
+	}
+	free(bwrap);
 	{
-		/* the engine's installation (an npm tree, often under the home
-		 * just hidden), read-only */
 		char *top = lh_strdup(program), *nm = strstr(top, "/node_modules/"), *slash;
 
 		if (nm)
 			nm[13] = 0;
 		else if ((slash = strrchr(top, '/')) && slash != top)
 			*slash = 0;
-		av[n++] = "--ro-bind"; av[n++] = top; av[n++] = top;
+		ro[0] = top;
+		ro[1] = sockdir;
+		rw[0] = home;
 	}
-	{
-		/* the programs of PATH under /tmp, which the tmpfs above hid
-		 * (the relay and the tools may be built there), each alone: such
-		 * a directory may hold much else (a checkout, its test boards) */
-		const char *path = getenv("PATH"), *p, *q;
-		char d[4096], file[8192], *real;
-		struct dirent *de;
-		struct stat st;
-		DIR *dp;
-
-		for (p = path ? path : ""; *p; p = *q ? q + 1 : q) {
-			q = p + strcspn(p, ":");
-			if ((size_t)(q - p) >= sizeof d)
-				continue;
-			snprintf(d, sizeof d, "%.*s", (int)(q - p), p);
-			if (!(real = realpath(d, NULL)) || strncmp(real, "/tmp/", 5) || !(dp = opendir(real))) {
-				free(real);
-				continue;
-			}
-			while ((de = readdir(dp)) && n < 340)
-				if (de->d_name[0] != '.' &&
-				    (size_t)snprintf(file, sizeof file, "%s/%s", real, de->d_name) < sizeof file &&
-				    stat(file, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
-					char *bound = lh_strdup(file);
-
-					av[n++] = "--ro-bind"; av[n++] = bound; av[n++] = bound;
-				}
-			closedir(dp);
-			free(real);
-		}
-	}
-	av[n++] = "--bind"; av[n++] = realdir; av[n++] = realdir;
-	if (gitdir) {
-		av[n++] = "--bind"; av[n++] = gitdir; av[n++] = gitdir;
-	}
-	if (passed("LONGHAUL_BOARD") && getenv("LONGHAUL_BOARD") && *getenv("LONGHAUL_BOARD")) {
-		/* a planner publishes: the board it was given with -e */
-		av[n++] = "--bind"; av[n++] = getenv("LONGHAUL_BOARD"); av[n++] = getenv("LONGHAUL_BOARD");
-	}
-	av[n++] = "--bind"; av[n++] = home; av[n++] = home;
-	av[n++] = "--bind"; av[n++] = sockdir; av[n++] = sockdir;
-	av[n++] = "--clearenv";
-	for (e = environ; *e && n < 400; e++)
-		if (allowed(*e)) {
-			char *c = lh_strdup(*e), *eq = strchr(c, '=');
-			*eq = 0;
-			av[n++] = "--setenv"; av[n++] = c; av[n++] = eq + 1;
-		}
-	for (i = 0; i < npass_env && n < 400; i++)
-		if (strchr(pass_env[i], '=')) {
-			char *c = lh_strdup(pass_env[i]), *eq = strchr(c, '=');
-			*eq = 0;
-			av[n++] = "--setenv"; av[n++] = c; av[n++] = eq + 1;
-		}
-	av[n++] = "--setenv"; av[n++] = "HOME"; av[n++] = home;
-	av[n++] = "--setenv"; av[n++] = "TERM"; av[n++] = "dumb";
-	av[n++] = "--setenv"; av[n++] = "NO_COLOR"; av[n++] = "1";
-	av[n++] = "--setenv"; av[n++] = "GIT_PAGER"; av[n++] = "cat";
-	av[n++] = "--setenv"; av[n++] = "PAGER"; av[n++] = "cat";
-	av[n++] = "--setenv"; av[n++] = "GIT_EDITOR"; av[n++] = "true";
-	av[n++] = "--setenv"; av[n++] = "GIT_TERMINAL_PROMPT"; av[n++] = "0";
-	{
-		char *pe[20];
-		int np = 0, k;
-
-		ad->env(pe, &np, token);
-		for (k = 0; k + 1 < np; k += 2) {
-			av[n++] = "--setenv"; av[n++] = pe[k]; av[n++] = pe[k + 1];
-		}
-	}
-	av[n++] = "--chdir"; av[n++] = realdir;
-	av[n++] = "--";
 	av[n++] = relay;
 	av[n++] = "-R"; av[n++] = sock;
 	{
@@ -1342,6 +1253,8 @@ run_engine(const struct adapter *ad)
 	av[n++] = program;
 	ad->args(av, &n, session, prompt, system, model_name, turns_left, usd_left);
 	av[n] = NULL;
+	sandbox_argv = lh_sandbox_argv_binds(LH_SANDBOX_ON, dir, ro, rw, av);
+	sandbox_env = engine_env(ad, token, home, tools ? tools_sock : NULL);
 
 	engine_line("start", json_pack("{s:s,s:s,s:s?,s:b}", "model", model_name,
 	    "provider", provider, "resume", session, "feedback", json_array_size(s.feedback) > 0));
@@ -1367,14 +1280,16 @@ run_engine(const struct adapter *ad)
 		close(fds[1]);
 		/* bwrap's own process in the sandbox (its PID 1) keeps the
 		 * environment it was started with, readable in /proc/1/environ:
-		 * start it with nothing of ours, the engine's comes by --setenv */
-		execve(bwrap, av, bwrap_env);
-		lh_die_errno(127, "%s", bwrap);
+		 * the engine's own, nothing else of ours */
+		execve(sandbox_argv[0], sandbox_argv, sandbox_env);
+		lh_die_errno(127, "%s", sandbox_argv[0]);
 	}
 	setpgid(engine, engine);
 	close(fds[1]);
-	pf.fd = fds[0];
-	pf.events = POLLIN;
+	pf[0].fd = fds[0];
+	pf[0].events = POLLIN;
+	pf[1].fd = tools_fd;
+	pf[1].events = POLLIN;
 	for (;;) {
 		double left = deadline - lh_now();
 		ssize_t got;
@@ -1387,11 +1302,13 @@ run_engine(const struct adapter *ad)
 			killed = 1;
 			break;
 		}
-		pr = poll(&pf, 1, left > 1 ? 1000 : (int)(left * 1000) + 1);
+		pr = poll(pf, tools_fd >= 0 ? 2 : 1, left > 1 ? 1000 : (int)(left * 1000) + 1);
 		if (pr < 0 && errno != EINTR)
 			lh_die_errno(ERROR, "poll");
 		read_usage(log, &usage_off);
-		if (pr <= 0)
+		if (pr > 0 && tools_fd >= 0 && (pf[1].revents & POLLIN))
+			accept_tool(tools_fd);
+		if (pr <= 0 || !(pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
 		if (len + 65536 > cap)
 			buf = lh_realloc(buf, cap = 2 * cap + 65536);
@@ -1449,12 +1366,21 @@ run_engine(const struct adapter *ad)
 		;
 	forwarder = 0;
 	read_usage(log, &usage_off);
+	end_tools();
+	if (tools_fd >= 0) {
+		close(tools_fd);
+		unlink(tools_sock);
+	}
 	unlink(sock);
 	rmdir(sockdir);
 	if (errfd >= 0)
 		close(errfd);
 	errfd = -2;
 	free(buf);
+	lh_sandbox_free(sandbox_argv);
+	free(sandbox_env);
+	free(ro[0]);
+	free(relay);
 	free(prompt);
 	free(system);
 	free(r.last_text);
@@ -1480,17 +1406,8 @@ run_engine(const struct adapter *ad)
 static void
 parse_number(const char *s, double *d, long *l)
 {
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || v < 0)
+	if (lh_limit_parse(s, d, l) < 0)
 		lh_die(USAGE, "%s: not a number >= 0", s);
-	if (d)
-		*d = v;
-	if (l)
-		*l = (long)v;
 }
 
 static void
@@ -1505,20 +1422,7 @@ from_env(const char *name, double *d, long *l)
 static void
 from_task(void)
 {
-	json_t *task, *limits, *v;
-
-	if (!task_path || !(task = json_load_file(task_path, 0, NULL)))
-		return;
-	limits = json_object_get(task, "limits");
-	if (max_steps < 0 && json_is_number(v = json_object_get(limits, "steps")))
-		max_steps = (long)json_number_value(v);
-	if (max_seconds < 0 && json_is_number(v = json_object_get(limits, "seconds")))
-		max_seconds = (long)json_number_value(v);
-	if (max_tokens < 0 && json_is_number(v = json_object_get(limits, "tokens")))
-		max_tokens = json_number_value(v);
-	if (max_usd < 0 && json_is_number(v = json_object_get(limits, "usd")))
-		max_usd = json_number_value(v);
-	json_decref(task);
+	lh_task_limits(task_path, &max_steps, &max_seconds, &max_tokens, &max_usd);
 }
 
 int
@@ -1526,12 +1430,12 @@ main(int argc, char **argv)
 {
 	const struct adapter *ad = NULL;
 	int c, print_note = 0;
-	const char *v;
+	const char *v, *tool_name = NULL;
 	struct state s;
 	size_t i;
 
 	lh_std_options(argc, argv, manual);
-	while ((c = getopt(argc, argv, "E:AT:t:d:r:p:m:e:sn:W:K:D:o:R:M:u:Nx:F")) != -1)
+	while ((c = getopt(argc, argv, "E:AT:t:d:r:p:m:e:sn:W:K:D:o:R:M:u:Nx:X:F")) != -1)
 		switch (c) {
 		case 'E': engine_name = optarg; break;
 		case 'A': case 's': case 'o': break;
@@ -1553,12 +1457,19 @@ main(int argc, char **argv)
 		case 'M': parse_number(optarg, NULL, &stuck_unchanged); break;
 		case 'u': feedback_path = optarg; break;
 		case 'N': print_note = 1; break;
-		case 'x': case 'F':
-			lh_die(USAGE, "-%c: an engine brings its own tools", c);
+		case 'x': tools_path = optarg; break;
+		case 'X': tool_name = optarg; break;
+		case 'F':
+			lh_die(USAGE, "-F: an engine brings its own tools");
 			break;
 		default:
 			lh_usage("engine-run -E engine [-A] -T transcript [-t task] [-d dir] [-r role] [options]");
 		}
+	if (tool_name) {
+		if (argc - optind > 1)
+			lh_usage("engine-run -X tool [arguments]");
+		return call_tool(tool_name, optind < argc ? argv[optind] : NULL);
+	}
 	if (!transcript_path || optind != argc)
 		lh_usage("engine-run -E engine [-A] -T transcript [-t task] [-d dir] [-r role] [options]");
 	if (!engine_name && (v = getenv("LONGHAUL_ENGINE")) && *v)
@@ -1610,5 +1521,6 @@ main(int argc, char **argv)
 	}
 	if (json_array_size(lines) == 0)
 		start();
+	load_tools();
 	return run_engine(ad);
 }

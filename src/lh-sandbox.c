@@ -466,3 +466,43 @@ lh_find_program(const char *name)
 	}
 	return NULL;
 }
+
+/* lh_sandbox_argv with more of the host in it, for a program the harness
+ * trusts more than an agent's commands (an engine, engine-run(1)): each
+ * path of ro and of rw (NULL-terminated lists, either may be NULL) that
+ * exists is bound at its real path, read-only or writable, after the
+ * tree; the rest of the view is lh_sandbox_argv's. */
+char **
+lh_sandbox_argv_binds(int mode, const char *dir, char *const ro[], char *const rw[],
+    char *const cmd[])
+{
+	char **base = lh_sandbox_argv(mode, dir, cmd), *real;
+	struct argv a = { 0 };
+	size_t n = 0, ncmd = 0, i;
+
+	if (mode == LH_SANDBOX_OFF)
+		return base;
+	while (base[n])
+		n++;
+	while (cmd[ncmd])
+		ncmd++;
+	/* base ends with "--" and cmd: the binds go before them */
+	if (n < ncmd + 2 || strcmp(base[n - ncmd - 1], "--"))
+		lh_die(2, "lh_sandbox_argv_binds: the sandbox's command line does not end with -- and the command");
+	for (i = 0; i < n - ncmd - 1; i++)
+		add(&a, base[i]);
+	for (i = 0; ro && ro[i]; i++)
+		if ((real = realpath(ro[i], NULL))) {
+			add3(&a, "--ro-bind", real, real);
+			free(real);
+		}
+	for (i = 0; rw && rw[i]; i++)
+		if ((real = realpath(rw[i], NULL))) {
+			add3(&a, "--bind", real, real);
+			free(real);
+		}
+	for (i = n - ncmd - 1; i < n; i++)
+		add(&a, base[i]);
+	lh_sandbox_free(base);
+	return a.v;
+}

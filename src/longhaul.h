@@ -4,6 +4,8 @@
  *   lh-board.c  the board protocol: task records, compare-and-swap, indexes
  *   lh-wait.c   waiting for the board to change (inotify, polling fallback)
  *   lh-llm.c    the model client (OpenAI and Anthropic wire formats)
+ *   lh-tools.c  the tools a harness performs for an agent, outside its sandbox
+ *   lh-transcript.c  an agent's transcript, the worktree's hash, stuck detection
  */
 #ifndef LONGHAUL_H
 #define LONGHAUL_H
@@ -220,6 +222,74 @@ void lh_sandbox_free(char **argv);
 int lh_sandbox_probe(int mode, const char *dir, char *err, size_t size);
 /* the path of a program in $PATH (malloc'd), NULL if none */
 char *lh_find_program(const char *name);
+/* lh_sandbox_argv with the paths of ro and rw (NULL-terminated, may be
+ * NULL) bound too, read-only or writable, at their real paths */
+char **lh_sandbox_argv_binds(int mode, const char *dir, char *const ro[], char *const rw[],
+    char *const cmd[]);
+
+/* ---- lh-tools.c: tools the harness performs for an agent ---- */
+/* The command of a tool of a tools file (agent-step(1) -x) filled with the
+ * model's arguments args: its words, each "{name}" the value of an
+ * argument as one word, a group (an array of words) kept only when all
+ * its placeholders have values, argv[0] found in PATH; *input the text
+ * for its stdin ("stdin" names the argument: each element, or it, as a
+ * JSON line, without the fields "drop" names) or NULL. NULL when an
+ * argument is missing, with its name in *missing (malloc'd). Free the
+ * words and the array (lh_sandbox_free). */
+char **lh_tool_argv(json_t *spec, json_t *args, char **input, char **missing);
+/* The environment of such a tool: the sandbox's allow-list (HOME too),
+ * LONGHAUL_TASK, _AGENT, _CYCLE and _PID, and pass (NAME or NAME=VALUE,
+ * as -e gives them); never a key unless pass names it. Free the array. */
+char **lh_tool_env(char *const pass[], size_t npass);
+
+/* ---- lh-transcript.c: an agent's transcript (agent-step(1), engine-run(1)) ---- */
+/* Parse text[0..len) into objects appended to into: an incomplete last
+ * line (a crash mid-write) is dropped, *keep says where the whole lines
+ * end (with err saying so). 0, or -1 with the reason (line number and
+ * what is wrong) in err. */
+int lh_transcript_parse(char *text, size_t len, json_t *into, size_t *keep, char *err,
+    size_t errsize);
+/* Open path (created if missing), locked against a second agent, and
+ * read it into *lines (a new array); a last line cut by a crash is said
+ * and cut off. The descriptor for lh_transcript_append; dies with status. */
+int lh_transcript_open(const char *path, json_t **lines, int status);
+/* Append o (stolen) to fd and to lines as a line of type, with "time"
+ * unless it has one, in one write, fsynced when sync; dies with status. */
+void lh_transcript_append(int fd, const char *path, int sync, json_t *lines, const char *type,
+    json_t *o, int status);
+const char *lh_json_str(json_t *o, const char *key);   /* o[key], "" when not a string */
+int lh_line_is(json_t *o, const char *type);           /* a line of this type */
+/* a user line that starts a stretch (the task, feedback): not an
+ * observation, not a format error */
+int lh_line_fresh_user(json_t *o);
+/* s[0..n) as valid UTF-8 without NULs, each bad byte U+FFFD (malloc'd) */
+char *lh_text_clean(const char *s, size_t n);
+/* a file (- for stdin) as lh_text_clean text; dies with status */
+char *lh_text_read(const char *path, int status);
+/* 64-bit FNV-1a (16 hex digits, a static buffer) of what git sees in dir:
+ * HEAD, the index, the contents of changed and untracked files; git run
+ * with no hooks, no fsmonitor, an allow-listed environment. NULL when
+ * git cannot be run. */
+const char *lh_tree_hash(const char *dir);
+/* Stuck: the same action.command, or the same failing output ("exit"
+ * not 0), repeats times in a row since the last fresh user line (an
+ * assistant line without a command ends a run when text_breaks); or
+ * unchanged results in a row whose "tree" stayed the same (0: off). 1
+ * with the reason in why, else 0. */
+int lh_transcript_stuck(json_t *lines, long repeats, long unchanged, int text_breaks,
+    char *why, size_t size);
+/* The task's first user message (malloc'd): id, title, body and the
+ * verification commands; NULL when out of memory. */
+char *lh_task_message(json_t *task);
+/* A count limit as a long: below 0 -1, past 1e15 1e15 (no limit, never
+ * undefined behaviour) */
+long lh_limit_whole(double v);
+/* s as a limit (a number >= 0) into *d and *l (either may be NULL): 0,
+ * or -1 when it is not one */
+int lh_limit_parse(const char *s, double *d, long *l);
+/* The "limits" of the task file at task_path (steps, seconds, tokens,
+ * usd), each set only where it is still < 0 (no option gave it) */
+void lh_task_limits(const char *task_path, long *steps, long *seconds, double *tokens, double *usd);
 
 /* ---- lh-wait.c: the bell: telling waiters that the board changed ---- */
 /* Tell waiters on every host that something changed (lh-wait.c). */

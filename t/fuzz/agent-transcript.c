@@ -22,7 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lines = json_array();
 	if (setjmp(fuzz_jmp))
 		goto out;
-	if (parse_transcript(text, size, lines, &keep, err, sizeof err) < 0)
+	if (lh_transcript_parse(text, size, lines, &keep, err, sizeof err) < 0)
 		goto out;
 	if (keep > size)
 		abort();
