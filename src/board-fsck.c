@@ -48,13 +48,11 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "longhaul.h"
@@ -1023,68 +1021,6 @@ check_usage(void)
 
 /* ---- the branch ---- */
 
-/* Run git in the repository with argv (NULL-terminated, after "git -C
- * repo"); its stdout on *out when out is not NULL, else on /dev/null, and
- * its stderr on /dev/null when quiet_errors. Returns its pid, or -1. */
-static pid_t
-git_start(const char **args, FILE **out, int quiet_errors)
-{
-	const char *argv[16];
-	int fd[2], i, n = 0;
-	pid_t pid;
-
-	argv[n++] = "git";
-	argv[n++] = "-C";
-	argv[n++] = repo;
-	for (i = 0; args[i] && n < 15; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	if (pipe(fd) != 0)
-		return -1;
-	fflush(stdout);
-	if ((pid = fork()) < 0)
-		return -1;
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		/* the repository named on the command line, not the caller's */
-		unsetenv("GIT_DIR");
-		unsetenv("GIT_WORK_TREE");
-		dup2(out ? fd[1] : null, 1);
-		if (quiet_errors)
-			dup2(null, 2);
-		close(fd[0]);
-		close(fd[1]);
-		execvp("git", (char **)argv);
-		_exit(127);
-	}
-	close(fd[1]);
-	if (out)
-		*out = fdopen(fd[0], "r");
-	else
-		close(fd[0]);
-	return pid;
-}
-
-static int
-git_wait(pid_t pid)
-{
-	int st;
-
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int
-git_status(const char **args)
-{
-	pid_t pid = git_start(args, NULL, 1);
-
-	return pid < 0 ? -1 : git_wait(pid);
-}
-
 static int
 by_landing(const void *a, const void *b)
 {
@@ -1141,10 +1077,10 @@ read_branch(void)
 	int st;
 
 	snprintf(rev, sizeof rev, "%s^{commit}", branch);
-	if ((st = git_status(verify)) != 0)
-		lh_die(st == 127 ? LH_SYSERR : LH_USAGE, "%s: %s", repo,
-		    st == 127 ? "cannot run git" : "no such branch, or not a git repository");
-	if ((pid = git_start(log, &out, 0)) < 0 || !out)
+	if ((st = lh_git_run(repo, verify, 1)) != 0)
+		lh_die(st == 127 || st < 0 ? LH_SYSERR : LH_USAGE, "%s: %s", repo,
+		    st == 127 || st < 0 ? "cannot run git" : "no such branch, or not a git repository");
+	if ((pid = lh_git_start(repo, log, &out, 0)) < 0)
 		lh_die_errno(LH_SYSERR, "%s: git log", repo);
 	while ((len = getline(&line, &cap, out)) > 0) {
 		if (line[len - 1] == '\n')
@@ -1164,7 +1100,7 @@ read_branch(void)
 	}
 	free(line);
 	fclose(out);
-	if (git_wait(pid) != 0)
+	if (lh_git_wait(pid) != 0)
 		lh_die(LH_SYSERR, "%s: git log %s failed", repo, branch);
 	if (ncommits)
 		qsort(branch_commits, ncommits, sizeof *branch_commits, by_string);
@@ -1320,7 +1256,7 @@ check_done(struct task *t, struct landing *first, size_t n)
 		if (first)
 			short_id(first->commit, theirs);
 		finding(object, NOT_REPAIRED, "done with commit %s, which is not on %s%s%s%s", mine, branch,
-		    git_status(exists) != 0 ? " (nor in the repository)" : "",
+		    lh_git_run(repo, exists, 1) != 0 ? " (nor in the repository)" : "",
 		    first ? "; its trailer is on commit " : "", first ? theirs : "");
 		return;
 	}

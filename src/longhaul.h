@@ -3,6 +3,7 @@
  *   lh-util.c   errors, memory, strings, UTF-8, ids, files written safely
  *   lh-board.c  the board protocol: task records, compare-and-swap, indexes
  *   lh-wait.c   waiting for the board to change (inotify, polling fallback)
+ *   lh-git.c    running git on a repository (argv only, never a shell)
  *   lh-llm.c    the model client (OpenAI and Anthropic wire formats)
  */
 #ifndef LONGHAUL_H
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <jansson.h>
 
 /* ---- lh-util.c ---- */
@@ -236,6 +238,20 @@ int lh_wait_bell(struct lh_board *b, double timeout);
 /* The ready hints named by the rings the last lh_wait_bell saw, one a
  * line, relative to the board ("" when none). */
 const char *lh_bell_news(void);
+
+/* ---- lh-git.c: running git on a repository named on the command line ---- */
+/* Start git -C repo with args (NULL-terminated), without a shell; stdin
+ * /dev/null; its stdout on *out when out is not NULL (read it to the end
+ * and fclose it before lh_git_wait), else on /dev/null; its stderr on
+ * /dev/null when quiet, else ours. The variables that would point git at
+ * another repository (GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE, ...) are
+ * not passed on. Its pid, or -1 (errno) when it cannot be started. */
+pid_t lh_git_start(const char *repo, const char *const args[], FILE **out, int quiet);
+/* Wait for it: its exit status, or -1 when it was killed (or no child). */
+int lh_git_wait(pid_t pid);
+/* Start and wait, stdout discarded: its exit status, or -1 when it could
+ * not be started or was killed. */
+int lh_git_run(const char *repo, const char *const args[], int quiet);
 
 /* ---- lh-llm.c: the model client ---- */
 /* exit statuses of llm-call, returned by lh_llm_call */
