@@ -180,41 +180,6 @@ state_of(json_t *rec)
 
 /* ---- the records ---- */
 
-static const char *
-record_problem(json_t *rec, const char *id, int v)
-{
-	static const char *states[] = { "ready", "claimed", "done", "failed", NULL };
-	const char **s, *state, *kind;
-	json_t *x;
-
-	if (!json_is_object(rec))
-		return "not a JSON object";
-	if (!json_is_integer(x = json_object_get(rec, "format")))
-		return "no format";
-	if (json_integer_value(x) > LH_RECORD_FORMAT)
-		return "written by a newer longhaul";
-	if (!json_is_string(x = json_object_get(rec, "id")) || strcmp(json_string_value(x), id))
-		return "id does not match its directory";
-	if (!json_is_integer(x = json_object_get(rec, "version")) || json_integer_value(x) != v)
-		return "version does not match its file name";
-	if (!(state = state_of(rec)))
-		return "no state";
-	for (s = states; *s && strcmp(*s, state); s++)
-		;
-	if (!*s)
-		return "unknown state";
-	if (!json_is_string(json_object_get(rec, "title")))
-		return "no title";
-	if (!(kind = json_string_value(json_object_get(rec, "kind"))) ||
-	    (strcmp(kind, "work") && strcmp(kind, "plan")))
-		return "kind is not work or plan";
-	if (!strcmp(state, "claimed") &&
-	    (!json_is_integer(x = json_object_get(json_object_get(rec, "lease"), "token")) ||
-	    json_integer_value(x) < 1 || json_integer_value(x) > v))
-		return "claimed without a valid lease token";
-	return NULL;
-}
-
 static json_t *
 load_version(const char *path, const char *id, int v, char *why, size_t size)
 {
@@ -226,7 +191,7 @@ load_version(const char *path, const char *id, int v, char *why, size_t size)
 		snprintf(why, size, "%s", err.text);
 		return NULL;
 	}
-	if ((problem = record_problem(rec, id, v))) {
+	if ((problem = lh_record_check(rec, id, v))) {
 		snprintf(why, size, "%s", problem);
 		json_decref(rec);
 		return NULL;

@@ -88,6 +88,10 @@ const char *lh_name_check(const char *s);
  * (reason printed when complain is 1; when 2, unless LH_NOTFOUND). */
 json_t *lh_task_read(struct lh_board *b, const char *id, int *version,
     int *status, int complain);
+/* Is rec a sound version v of task id (format, id, version, state,
+ * title, kind work or plan, a claim's lease token)? NULL, or the reason.
+ * lh_task_read refuses what it refuses, and board-fsck reports it. */
+const char *lh_record_check(json_t *rec, const char *id, int v);
 /* Every version of a task, oldest first, as a JSON array. */
 json_t *lh_task_history(struct lh_board *b, const char *id, int *status);
 /* Compare-and-swap: write rec as version expected+1 if and only if the
