@@ -4,6 +4,7 @@
  *   lh-board.c  the board protocol: task records, compare-and-swap, indexes
  *   lh-wait.c   waiting for the board to change (inotify, polling fallback)
  *   lh-git.c    running git on a repository (argv only, never a shell)
+ *   lh-cycle.c  the cycles of a run (BOARD/cycles/), for reports
  *   lh-llm.c    the model client (OpenAI and Anthropic wire formats)
  */
 #ifndef LONGHAUL_H
@@ -242,6 +243,21 @@ int lh_wait_bell(struct lh_board *b, double timeout);
 /* The ready hints named by the rings the last lh_wait_bell saw, one a
  * line, relative to the board ("" when none). */
 const char *lh_bell_news(void);
+
+/* ---- lh-cycle.c: the cycles of a run, BOARD/cycles/CYCLE.json ---- */
+struct lh_cycle {
+	char name[64];          /* CYCLE, the file's name without .json */
+	double started;         /* seconds since the epoch */
+	double usd_at_start, tokens_at_start;   /* the usage logs' totals then */
+	char state[16];         /* running, judged, ...; "?" when missing */
+};
+/* The cycles in dir (BOARD/cycles), oldest start first; files that are
+ * not regular, not JSON or without a numeric "started" are skipped.
+ * NULL and *n 0 when there are none; free the array. */
+struct lh_cycle *lh_cycles_load(const char *dir, size_t *n);
+/* The cycle running at time t: the last one started at or before it, or
+ * NULL. */
+const struct lh_cycle *lh_cycle_at(const struct lh_cycle *cycles, size_t n, double t);
 
 /* ---- lh-git.c: running git on a repository named on the command line ---- */
 /* Start git -C repo with args (NULL-terminated), without a shell; stdin
