@@ -5,6 +5,7 @@
  *   lh-wait.c   waiting for the board to change (inotify, polling fallback)
  *   lh-git.c    running git on a repository (argv only, never a shell)
  *   lh-cycle.c  the cycles of a run (BOARD/cycles/), for reports
+ *   lh-http.c   reading the HTTP requests of local clients (llm-forward, llm-mock)
  *   lh-llm.c    the model client (OpenAI and Anthropic wire formats)
  */
 #ifndef LONGHAUL_H
@@ -272,6 +273,27 @@ int lh_git_wait(pid_t pid);
 /* Start and wait, stdout discarded: its exit status, or -1 when it could
  * not be started or was killed. */
 int lh_git_run(const char *repo, const char *const args[], int quiet);
+
+/* ---- lh-http.c: the HTTP/1.1 requests of local clients ---- */
+struct lh_http_request {
+	char method[16], path[2048];
+	char *head;             /* request line and headers as sent, each line
+	                         * ending in CRLF (the blank line not kept) */
+	char *body;             /* Content-Length bytes, NUL-terminated */
+	size_t bodylen;
+};
+/* Read one request from the socket fd: a head of at most 1 MiB without a
+ * NUL, a request line METHOD TARGET HTTP/1.x, a body of Content-Length
+ * bytes (none without one) of at most max_body; Expect: 100-continue is
+ * answered. 0, or -1 with nothing kept when the connection ends first or
+ * the request is malformed, too large or has a Transfer-Encoding. */
+int lh_http_read(int fd, struct lh_http_request *rq, size_t max_body);
+void lh_http_free(struct lh_http_request *rq);
+/* The value of the header name (any case) in head, its length up to the
+ * CRLF in *len when len is not NULL; NULL when there is none. */
+const char *lh_http_header(const char *head, const char *name, size_t *len);
+/* Send all of s on the socket fd, without SIGPIPE: 0, or -1. */
+int lh_http_write_all(int fd, const char *s, size_t n);
 
 /* ---- lh-llm.c: the model client ---- */
 /* exit statuses of llm-call, returned by lh_llm_call */
