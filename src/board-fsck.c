@@ -72,7 +72,6 @@ static const char manual[] =
 "Exit status: 0 no problem, 1 problems found and all repaired, 2 usage,\n"
 "3 problems left unrepaired, 5 not a board, 6 system error.\n";
 
-#define TMP_MAX_AGE 3600        /* seconds, by the file server's clock */
 #define WRITE_MIN_AGE 60         /* a write in flight is younger than this */
 
 struct landing {                /* a commit on the branch with a task's trailer */
@@ -568,7 +567,7 @@ old_file(const char *relative)
 
 	lh_path(path, sizeof path, "%s/%s", board.dir, relative);
 	return server_now >= 0 && lstat(path, &sb) == 0 &&
-	    server_now - (sb.st_mtim.tv_sec + sb.st_mtim.tv_nsec / 1e9) > TMP_MAX_AGE;
+	    server_now - (sb.st_mtim.tv_sec + sb.st_mtim.tv_nsec / 1e9) > LH_STALE_SECONDS;
 }
 
 /* A hint numbered number (0 for a hint of board format 1) for a task at
@@ -909,7 +908,7 @@ check_tmp(void)
 		lh_path(object, sizeof object, "tmp/%s", names[i]);
 		lh_path(path, sizeof path, "%s/%s", board.dir, object);
 		if (lstat(path, &st) != 0 ||
-		    (age = server_now - (st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9)) <= TMP_MAX_AGE)
+		    (age = server_now - (st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9)) <= LH_STALE_SECONDS)
 			continue;       /* in flight, or linked and removed */
 		lh_iso_time((double)st.st_mtim.tv_sec, when, sizeof when);
 		if (S_ISDIR(st.st_mode))

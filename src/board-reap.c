@@ -234,7 +234,7 @@ sweep(const char *dir, int depth)
 			lh_task_mend(&board, rec, path);
 			json_decref(rec);
 		} else if (st == LH_NOTFOUND && (n != 1 || (lstat(path, &sb) == 0 &&
-		    server_now - sb.st_mtime > 3600))) {
+		    server_now - sb.st_mtime > LH_STALE_SECONDS))) {
 			/* only a publish makes a hint before its task exists,
 			 * ID@1: one that died before its link an hour ago (one
 			 * slower than that has its task indexed again by the
@@ -260,7 +260,7 @@ clean_tmp(void)
 		if (d->d_name[0] == '.')
 			continue;
 		lh_path(path, sizeof path, "%s/%s", dir, d->d_name);
-		if (lstat(path, &st) == 0 && server_now - st.st_mtime > 3600)
+		if (lstat(path, &st) == 0 && server_now - st.st_mtime > LH_STALE_SECONDS)
 			unlink(path);
 	}
 	closedir(dp);

@@ -72,6 +72,11 @@ enum {
 #define LH_BOARD_FORMAT 2     /* of the layout; 1 had hints without @N */
 #define LH_RECORD_FORMAT 1    /* of the task records */
 #define LH_ID_MAX 64
+/* A hint numbered past its task's version, or a file of tmp/, older than
+ * this by the file server's clock is a dead tool's: board-reap -f and
+ * board-fsck remove it (a live tool's is as old as a pause between two
+ * of its system calls). */
+#define LH_STALE_SECONDS 3600
 struct lh_board {
 	char dir[3072];
 	int fsync;              /* fsync files and directories (default on) */
