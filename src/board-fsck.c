@@ -108,16 +108,6 @@ finding(const char *object, enum outcome how, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void
-printable(char *s)
-{
-	int utf8 = lh_utf8_valid(s, strlen(s));
-
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f || (!utf8 && (unsigned char)*s >= 0x80))
-			*s = '?';
-}
-
-static void
 finding(const char *object, enum outcome how, const char *fmt, ...)
 {
 	static const char *said[] = { "repaired", "not repaired", "not repaired: -n" };
@@ -130,8 +120,8 @@ finding(const char *object, enum outcome how, const char *fmt, ...)
 	/* names on the board are anybody's: one line per finding, whatever
 	 * bytes a stray file's name holds */
 	snprintf(name, sizeof name, "%s", object);
-	printable(name);
-	printable(problem);
+	lh_printable(name);
+	lh_printable(problem);
 	object = name;
 	found++;
 	if (how != REPAIRED)

@@ -90,11 +90,8 @@ row(json_t *g)
 	json_t *v = strcmp(by, "total") ? json_object_get(g, by) : NULL;
 	char *s = !v ? lh_strdup(strcmp(by, "total") ? "-" : "") :
 	    json_is_string(v) ? lh_strdup(json_string_value(v)) : json_dumps(v, JSON_ENCODE_ANY);
-	unsigned char *p;
 
-	for (p = (unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	lh_printable(s);
 	printf("%-6s %-28s %7lld %11lld %10lld %10lld %10lld %10.4f\n", by, s,
 	    (long long)json_integer_value(json_object_get(g, "calls")),
 	    (long long)json_integer_value(json_object_get(g, "input_tokens")),

@@ -34,6 +34,10 @@ char *lh_strdup(const char *s);
 void lh_path(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int lh_utf8_valid(const char *s, size_t n);
+/* Text anybody may have written, made one line for a terminal, in place:
+ * control characters become '?', and so does every byte past ASCII when
+ * s is not valid UTF-8. */
+void lh_printable(char *s);
 /* read a whole file or stream; NUL-terminated; NULL and errno on error */
 char *lh_read_file(const char *path, size_t *len);
 int lh_mkdirs(const char *path);         /* mkdir -p: 0, or -1 and errno */
