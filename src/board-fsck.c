@@ -48,13 +48,11 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "longhaul.h"
@@ -74,7 +72,6 @@ static const char manual[] =
 "Exit status: 0 no problem, 1 problems found and all repaired, 2 usage,\n"
 "3 problems left unrepaired, 5 not a board, 6 system error.\n";
 
-#define TMP_MAX_AGE 3600        /* seconds, by the file server's clock */
 #define WRITE_MIN_AGE 60         /* a write in flight is younger than this */
 
 struct landing {                /* a commit on the branch with a task's trailer */
@@ -111,16 +108,6 @@ finding(const char *object, enum outcome how, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void
-printable(char *s)
-{
-	int utf8 = lh_utf8_valid(s, strlen(s));
-
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f || (!utf8 && (unsigned char)*s >= 0x80))
-			*s = '?';
-}
-
-static void
 finding(const char *object, enum outcome how, const char *fmt, ...)
 {
 	static const char *said[] = { "repaired", "not repaired", "not repaired: -n" };
@@ -133,8 +120,8 @@ finding(const char *object, enum outcome how, const char *fmt, ...)
 	/* names on the board are anybody's: one line per finding, whatever
 	 * bytes a stray file's name holds */
 	snprintf(name, sizeof name, "%s", object);
-	printable(name);
-	printable(problem);
+	lh_printable(name);
+	lh_printable(problem);
 	object = name;
 	found++;
 	if (how != REPAIRED)
@@ -182,41 +169,6 @@ state_of(json_t *rec)
 
 /* ---- the records ---- */
 
-static const char *
-record_problem(json_t *rec, const char *id, int v)
-{
-	static const char *states[] = { "ready", "claimed", "done", "failed", NULL };
-	const char **s, *state, *kind;
-	json_t *x;
-
-	if (!json_is_object(rec))
-		return "not a JSON object";
-	if (!json_is_integer(x = json_object_get(rec, "format")))
-		return "no format";
-	if (json_integer_value(x) > LH_RECORD_FORMAT)
-		return "written by a newer longhaul";
-	if (!json_is_string(x = json_object_get(rec, "id")) || strcmp(json_string_value(x), id))
-		return "id does not match its directory";
-	if (!json_is_integer(x = json_object_get(rec, "version")) || json_integer_value(x) != v)
-		return "version does not match its file name";
-	if (!(state = state_of(rec)))
-		return "no state";
-	for (s = states; *s && strcmp(*s, state); s++)
-		;
-	if (!*s)
-		return "unknown state";
-	if (!json_is_string(json_object_get(rec, "title")))
-		return "no title";
-	if (!(kind = json_string_value(json_object_get(rec, "kind"))) ||
-	    (strcmp(kind, "work") && strcmp(kind, "plan")))
-		return "kind is not work or plan";
-	if (!strcmp(state, "claimed") &&
-	    (!json_is_integer(x = json_object_get(json_object_get(rec, "lease"), "token")) ||
-	    json_integer_value(x) < 1 || json_integer_value(x) > v))
-		return "claimed without a valid lease token";
-	return NULL;
-}
-
 static json_t *
 load_version(const char *path, const char *id, int v, char *why, size_t size)
 {
@@ -228,7 +180,7 @@ load_version(const char *path, const char *id, int v, char *why, size_t size)
 		snprintf(why, size, "%s", err.text);
 		return NULL;
 	}
-	if ((problem = record_problem(rec, id, v))) {
+	if ((problem = lh_record_check(rec, id, v))) {
 		snprintf(why, size, "%s", problem);
 		json_decref(rec);
 		return NULL;
@@ -605,7 +557,7 @@ old_file(const char *relative)
 
 	lh_path(path, sizeof path, "%s/%s", board.dir, relative);
 	return server_now >= 0 && lstat(path, &sb) == 0 &&
-	    server_now - (sb.st_mtim.tv_sec + sb.st_mtim.tv_nsec / 1e9) > TMP_MAX_AGE;
+	    server_now - (sb.st_mtim.tv_sec + sb.st_mtim.tv_nsec / 1e9) > LH_STALE_SECONDS;
 }
 
 /* A hint numbered number (0 for a hint of board format 1) for a task at
@@ -946,7 +898,7 @@ check_tmp(void)
 		lh_path(object, sizeof object, "tmp/%s", names[i]);
 		lh_path(path, sizeof path, "%s/%s", board.dir, object);
 		if (lstat(path, &st) != 0 ||
-		    (age = server_now - (st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9)) <= TMP_MAX_AGE)
+		    (age = server_now - (st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9)) <= LH_STALE_SECONDS)
 			continue;       /* in flight, or linked and removed */
 		lh_iso_time((double)st.st_mtim.tv_sec, when, sizeof when);
 		if (S_ISDIR(st.st_mode))
@@ -1023,68 +975,6 @@ check_usage(void)
 
 /* ---- the branch ---- */
 
-/* Run git in the repository with argv (NULL-terminated, after "git -C
- * repo"); its stdout on *out when out is not NULL, else on /dev/null, and
- * its stderr on /dev/null when quiet_errors. Returns its pid, or -1. */
-static pid_t
-git_start(const char **args, FILE **out, int quiet_errors)
-{
-	const char *argv[16];
-	int fd[2], i, n = 0;
-	pid_t pid;
-
-	argv[n++] = "git";
-	argv[n++] = "-C";
-	argv[n++] = repo;
-	for (i = 0; args[i] && n < 15; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	if (pipe(fd) != 0)
-		return -1;
-	fflush(stdout);
-	if ((pid = fork()) < 0)
-		return -1;
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		/* the repository named on the command line, not the caller's */
-		unsetenv("GIT_DIR");
-		unsetenv("GIT_WORK_TREE");
-		dup2(out ? fd[1] : null, 1);
-		if (quiet_errors)
-			dup2(null, 2);
-		close(fd[0]);
-		close(fd[1]);
-		execvp("git", (char **)argv);
-		_exit(127);
-	}
-	close(fd[1]);
-	if (out)
-		*out = fdopen(fd[0], "r");
-	else
-		close(fd[0]);
-	return pid;
-}
-
-static int
-git_wait(pid_t pid)
-{
-	int st;
-
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int
-git_status(const char **args)
-{
-	pid_t pid = git_start(args, NULL, 1);
-
-	return pid < 0 ? -1 : git_wait(pid);
-}
-
 static int
 by_landing(const void *a, const void *b)
 {
@@ -1141,10 +1031,10 @@ read_branch(void)
 	int st;
 
 	snprintf(rev, sizeof rev, "%s^{commit}", branch);
-	if ((st = git_status(verify)) != 0)
-		lh_die(st == 127 ? LH_SYSERR : LH_USAGE, "%s: %s", repo,
-		    st == 127 ? "cannot run git" : "no such branch, or not a git repository");
-	if ((pid = git_start(log, &out, 0)) < 0 || !out)
+	if ((st = lh_git_run(repo, verify, 1)) != 0)
+		lh_die(st == 127 || st < 0 ? LH_SYSERR : LH_USAGE, "%s: %s", repo,
+		    st == 127 || st < 0 ? "cannot run git" : "no such branch, or not a git repository");
+	if ((pid = lh_git_start(repo, log, &out, 0)) < 0)
 		lh_die_errno(LH_SYSERR, "%s: git log", repo);
 	while ((len = getline(&line, &cap, out)) > 0) {
 		if (line[len - 1] == '\n')
@@ -1164,7 +1054,7 @@ read_branch(void)
 	}
 	free(line);
 	fclose(out);
-	if (git_wait(pid) != 0)
+	if (lh_git_wait(pid) != 0)
 		lh_die(LH_SYSERR, "%s: git log %s failed", repo, branch);
 	if (ncommits)
 		qsort(branch_commits, ncommits, sizeof *branch_commits, by_string);
@@ -1320,7 +1210,7 @@ check_done(struct task *t, struct landing *first, size_t n)
 		if (first)
 			short_id(first->commit, theirs);
 		finding(object, NOT_REPAIRED, "done with commit %s, which is not on %s%s%s%s", mine, branch,
-		    git_status(exists) != 0 ? " (nor in the repository)" : "",
+		    lh_git_run(repo, exists, 1) != 0 ? " (nor in the repository)" : "",
 		    first ? "; its trailer is on commit " : "", first ? theirs : "");
 		return;
 	}

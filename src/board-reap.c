@@ -32,9 +32,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "longhaul.h"
@@ -62,61 +60,6 @@ static double server_now;
 static int dry_run, status, requeued;
 static const char *repo, *branch = "main";
 
-/* git -C repo with args, its stdout on *out (or /dev/null), stderr on
- * /dev/null; its pid, or -1 */
-static pid_t
-git_start(const char *const *args, FILE **out)
-{
-	const char *argv[16];
-	int fd[2], i, n = 0;
-	pid_t pid;
-
-	argv[n++] = "git";
-	argv[n++] = "-C";
-	argv[n++] = repo;
-	for (i = 0; args[i] && n < 15; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	if (pipe(fd) != 0)
-		return -1;
-	fflush(stdout);
-	if ((pid = fork()) < 0) {
-		close(fd[0]);
-		close(fd[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		/* the repository named on the command line, not the caller's */
-		unsetenv("GIT_DIR");
-		unsetenv("GIT_WORK_TREE");
-		dup2(out ? fd[1] : null, 1);
-		dup2(null, 2);
-		close(fd[0]);
-		close(fd[1]);
-		execvp("git", (char **)argv);
-		_exit(127);
-	}
-	close(fd[1]);
-	if (out)
-		*out = fdopen(fd[0], "r");
-	else
-		close(fd[0]);
-	return pid;
-}
-
-static int
-git_wait(pid_t pid)
-{
-	int st;
-
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* The commit of the branch whose Longhaul-Task trailer is id, into commit
  * (41 bytes): 1 found, 0 not there, -1 the branch could not be read. */
 static int
@@ -133,7 +76,7 @@ landed(const char *id, char *commit)
 
 	snprintf(grep, sizeof grep, "--grep=Longhaul-Task: %s", id);
 	snprintf(rev, sizeof rev, "refs/heads/%s", branch);
-	if ((pid = git_start(args, &out)) < 0 || !out)
+	if ((pid = lh_git_start(repo, args, &out, 1)) < 0)
 		return -1;
 	while ((len = getline(&line, &cap, out)) > 0) {
 		if (line[len - 1] == '\n')
@@ -150,7 +93,7 @@ landed(const char *id, char *commit)
 	}
 	free(line);
 	fclose(out);
-	return git_wait(pid) == 0 ? found : -1;
+	return lh_git_wait(pid) == 0 ? found : -1;
 }
 
 /* One hint of claimed/, the file path named name. */
@@ -291,7 +234,7 @@ sweep(const char *dir, int depth)
 			lh_task_mend(&board, rec, path);
 			json_decref(rec);
 		} else if (st == LH_NOTFOUND && (n != 1 || (lstat(path, &sb) == 0 &&
-		    server_now - sb.st_mtime > 3600))) {
+		    server_now - sb.st_mtime > LH_STALE_SECONDS))) {
 			/* only a publish makes a hint before its task exists,
 			 * ID@1: one that died before its link an hour ago (one
 			 * slower than that has its task indexed again by the
@@ -317,7 +260,7 @@ clean_tmp(void)
 		if (d->d_name[0] == '.')
 			continue;
 		lh_path(path, sizeof path, "%s/%s", dir, d->d_name);
-		if (lstat(path, &st) == 0 && server_now - st.st_mtime > 3600)
+		if (lstat(path, &st) == 0 && server_now - st.st_mtime > LH_STALE_SECONDS)
 			unlink(path);
 	}
 	closedir(dp);
@@ -347,12 +290,11 @@ main(int argc, char **argv)
 	if (repo) {
 		char rev[300];
 		const char *verify[] = { "rev-parse", "--verify", "-q", rev, NULL };
-		pid_t pid;
 		int st;
 
 		if (snprintf(rev, sizeof rev, "refs/heads/%s^{commit}", branch) >= (int)sizeof rev)
 			lh_die(LH_USAGE, "-B %.80s: too long", branch);
-		if ((pid = git_start(verify, NULL)) < 0 || (st = git_wait(pid)) == 127 || st < 0)
+		if ((st = lh_git_run(repo, verify, 1)) == 127 || st < 0)
 			lh_die(LH_SYSERR, "%s: cannot run git", repo);
 		if (st != 0)
 			lh_die(LH_USAGE, "%s: no branch %s, or not a git repository", repo, branch);

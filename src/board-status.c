@@ -359,61 +359,25 @@ static struct sums by_role, by_model, by_task, by_cycle;
 static struct sums by_cycle_role, by_cycle_model;      /* "CYCLE/ROLE", "CYCLE/MODEL" */
 static struct sum total;
 
-struct cycle { char name[64]; double started, usd0, tokens0; char state[16]; };
-static struct cycle *cycles;
+static struct lh_cycle *cycles;
 static size_t ncycles;
-
-static int
-by_start(const void *a, const void *b)
-{
-	const struct cycle *x = a, *y = b;
-
-	return x->started < y->started ? -1 : x->started > y->started;
-}
 
 static void
 load_cycles(void)
 {
-	char dir[4200], path[4400];
-	struct dirent *de;
-	json_t *c;
-	DIR *d;
+	char dir[4200];
 
-	ncycles = 0;
+	free(cycles);
 	lh_path(dir, sizeof dir, "%s/cycles", board.dir);
-	if (!(d = opendir(dir)))
-		return;
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-
-		if (de->d_name[0] == '.' || len < 6 || len > 60 || strcmp(de->d_name + len - 5, ".json"))
-			continue;
-		lh_path(path, sizeof path, "%s/%s", dir, de->d_name);
-		if (!regular(path) || !(c = json_load_file(path, 0, NULL)))
-			continue;
-		cycles = lh_realloc(cycles, (ncycles + 1) * sizeof *cycles);
-		snprintf(cycles[ncycles].name, sizeof cycles[ncycles].name, "%.*s", (int)(len - 5), de->d_name);
-		cycles[ncycles].started = json_number_value(json_object_get(c, "started"));
-		cycles[ncycles].usd0 = json_number_value(json_object_get(c, "usd_at_start"));
-		cycles[ncycles].tokens0 = json_number_value(json_object_get(c, "tokens_at_start"));
-		snprintf(cycles[ncycles].state, sizeof cycles[ncycles].state, "%s",
-		    str(c, "state") ? str(c, "state") : "?");
-		ncycles++;
-		json_decref(c);
-	}
-	closedir(d);
-	if (ncycles)
-		qsort(cycles, ncycles, sizeof *cycles, by_start);
+	cycles = lh_cycles_load(dir, &ncycles);
 }
 
 static const char *
 cycle_at(double ts)
 {
-	size_t i;
+	const struct lh_cycle *c = lh_cycle_at(cycles, ncycles, ts);
 
-	for (i = ncycles; i > 0 && cycles[i - 1].started > ts; i--)
-		;
-	return i ? cycles[i - 1].name : "-";
+	return c ? c->name : "-";
 }
 
 /* the value of "key": in a line that llm-call wrote (json_dumps, compact):
@@ -1020,7 +984,7 @@ gather(void)
 	double now = lh_board_clock(&board), wall = lh_now(), oldest_ready = -1, cooldown = 0;
 	double last_landing = -1, max_lease = 0, queue_head = 0;
 	json_t *o = json_object(), *a, *x;
-	const struct cycle *cur = NULL;
+	const struct lh_cycle *cur = NULL;
 	struct dirent *de;
 	DIR *d;
 	char *s;
@@ -1180,8 +1144,8 @@ gather(void)
 		struct sum *c = json_object_get(by_cycle.index ? by_cycle.index : json_null(), cur->name) ?
 		    sum_get(&by_cycle, cur->name) : NULL;
 
-		x = json_pack("{s:s,s:f,s:I}", "cycle", cur->name, "cost_usd", total.usd - cur->usd0,
-		    "tokens", (json_int_t)(total.tokens - (long long)cur->tokens0));
+		x = json_pack("{s:s,s:f,s:I}", "cycle", cur->name, "cost_usd", total.usd - cur->usd_at_start,
+		    "tokens", (json_int_t)(total.tokens - (long long)cur->tokens_at_start));
 		json_object_set_new(x, "calls_in_cycle", json_integer(c ? c->calls : 0));
 	} else {
 		x = json_pack("{s:n,s:f,s:I}", "cycle", "cost_usd", total.usd, "tokens", (json_int_t)total.tokens);

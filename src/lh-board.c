@@ -322,10 +322,10 @@ current_version(struct lh_board *b, const char *id, int *status)
 
 static const char *states[] = { "ready", "claimed", "done", "failed", NULL };
 
-static const char *
-record_check(json_t *rec, const char *id, int v)
+const char *
+lh_record_check(json_t *rec, const char *id, int v)
 {
-	const char **s, *state;
+	const char **s, *state, *kind;
 	json_t *x;
 
 	if (!json_is_object(rec))
@@ -336,21 +336,25 @@ record_check(json_t *rec, const char *id, int v)
 		return "written by a newer longhaul";
 	if (!json_is_string(x = json_object_get(rec, "id")) || strcmp(json_string_value(x), id))
 		return "id does not match its directory";
-	if (json_integer_value(json_object_get(rec, "version")) != v)
+	if (!json_is_integer(x = json_object_get(rec, "version")) || json_integer_value(x) != v)
 		return "version does not match its file name";
 	if (!(state = json_string_value(json_object_get(rec, "state"))))
 		return "no state";
-	for (s = states; *s; s++)
-		if (!strcmp(*s, state))
-			break;
+	for (s = states; *s && strcmp(*s, state); s++)
+		;
 	if (!*s)
 		return "unknown state";
-	if (!json_is_string(json_object_get(rec, "title")) ||
-	    !json_is_string(json_object_get(rec, "kind")))
-		return "no title or kind";
+	if (!json_is_string(json_object_get(rec, "title")))
+		return "no title";
+	/* the kind names a directory of ready/: only these two, never a path */
+	if (!(kind = json_string_value(json_object_get(rec, "kind"))) ||
+	    (strcmp(kind, "work") && strcmp(kind, "plan")))
+		return "kind is not work or plan";
+	/* the token is the version the claim made: this one or an older */
 	if (!strcmp(state, "claimed") &&
-	    !json_is_integer(json_object_get(json_object_get(rec, "lease"), "token")))
-		return "claimed without a lease token";
+	    (!json_is_integer(x = json_object_get(json_object_get(rec, "lease"), "token")) ||
+	    json_integer_value(x) < 1 || json_integer_value(x) > v))
+		return "claimed without a valid lease token";
 	return NULL;
 }
 
@@ -379,7 +383,7 @@ read_version(struct lh_board *b, const char *id, int v, int *status, int complai
 		*status = LH_BADBOARD;
 		return NULL;
 	}
-	if ((why = record_check(rec, id, v))) {
+	if ((why = lh_record_check(rec, id, v))) {
 		if (complain)
 			lh_warn("task %s: version %d: corrupt record: %s", id, v, why);
 		json_decref(rec);

@@ -174,6 +174,16 @@ lh_utf8_valid(const char *str, size_t n)
 	return 1;
 }
 
+void
+lh_printable(char *s)
+{
+	int utf8 = lh_utf8_valid(s, strlen(s));
+
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || (!utf8 && (unsigned char)*s >= 0x80))
+			*s = '?';
+}
+
 char *
 lh_read_stream(FILE *f, size_t *len)
 {

@@ -67,100 +67,6 @@ static const char *token, *log_path;
 static double max_tokens = -1, max_usd = -1, spent_tokens, spent_usd;
 static volatile sig_atomic_t stopping;
 
-/* ---- the client's request ---- */
-
-struct request {
-	char *head, *body, path[2048];
-	size_t bodylen;
-};
-
-static const char *
-header(const char *head, const char *name, size_t *len)
-{
-	const char *p = head;
-	size_t n = strlen(name);
-
-	while ((p = strstr(p, "\r\n"))) {
-		p += 2;
-		if (!strncasecmp(p, name, n) && p[n] == ':') {
-			p += n + 1;
-			while (*p == ' ' || *p == '\t')
-				p++;
-			if (len)
-				*len = strcspn(p, "\r\n");
-			return p;
-		}
-	}
-	return NULL;
-}
-
-static int
-read_request(int fd, struct request *rq)
-{
-	size_t cap = 16384, n = 0, want, have;
-	char *buf = lh_malloc(cap), *end, method[16];
-	const char *v;
-	ssize_t r;
-
-	for (;;) {
-		if (n + 1 >= cap) {
-			if (cap >= 1 << 20)
-				goto bad;
-			buf = lh_realloc(buf, cap *= 2);
-		}
-		if ((r = read(fd, buf + n, cap - n - 1)) < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			goto bad;
-		n += r;
-		buf[n] = 0;
-		if ((end = strstr(buf, "\r\n\r\n")))
-			break;
-	}
-	end[2] = 0;     /* the head keeps its last CRLF, for header() */
-	if (sscanf(buf, "%15s %2047s", method, rq->path) != 2 || strcmp(method, "POST"))
-		goto bad;
-	if (header(buf, "transfer-encoding", NULL))
-		goto bad;       /* the CLIs send a length; nothing else is needed */
-	want = (v = header(buf, "content-length", NULL)) ? strtoul(v, NULL, 10) : 0;
-	if (want > (256u << 20))
-		goto bad;
-	end += 4;
-	have = n - (end - buf);
-	rq->body = lh_malloc(want + 1);
-	memcpy(rq->body, end, have < want ? have : want);
-	while (have < want) {
-		if ((r = read(fd, rq->body + have, want - have)) < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			goto bad;
-		have += r;
-	}
-	rq->body[want] = 0;
-	rq->bodylen = want;
-	rq->head = buf;
-	return 0;
-bad:
-	free(buf);
-	return -1;
-}
-
-static int
-write_all(int fd, const char *s, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = send(fd, s, n, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		s += w;
-		n -= w;
-	}
-	return 0;
-}
-
 static void
 refuse(int fd, int status, const char *type, const char *msg)
 {
@@ -176,8 +82,8 @@ refuse(int fd, int status, const char *type, const char *msg)
 	snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", status,
 	    status == 401 ? "Unauthorized" : status == 403 ? "Forbidden" : "Bad Request", strlen(body));
-	if (write_all(fd, head, strlen(head)) == 0)
-		write_all(fd, body, strlen(body));
+	if (lh_http_write_all(fd, head, strlen(head)) == 0)
+		lh_http_write_all(fd, body, strlen(body));
 }
 
 /* ---- usage, read from the reply as it passes ---- */
@@ -330,9 +236,9 @@ send_head(struct pass *p)
 	p->head_sent = 1;
 	snprintf(line, sizeof line, "HTTP/1.1 %ld %s\r\n", p->status ? p->status : 502,
 	    p->status == 200 ? "OK" : "Upstream");
-	if (write_all(p->fd, line, strlen(line)) < 0 ||
-	    (p->headers.len && write_all(p->fd, p->headers.s, p->headers.len) < 0) ||
-	    write_all(p->fd, "Connection: close\r\n\r\n", 21) < 0)
+	if (lh_http_write_all(p->fd, line, strlen(line)) < 0 ||
+	    (p->headers.len && lh_http_write_all(p->fd, p->headers.s, p->headers.len) < 0) ||
+	    lh_http_write_all(p->fd, "Connection: close\r\n\r\n", 21) < 0)
 		p->client_gone = 1;
 }
 
@@ -344,7 +250,7 @@ on_body(char *s, size_t size, size_t n, void *arg)
 
 	send_head(p);
 	scan(p, s, len);
-	if (!p->client_gone && write_all(p->fd, s, len) < 0)
+	if (!p->client_gone && lh_http_write_all(p->fd, s, len) < 0)
 		p->client_gone = 1;
 	/* the CLI hung up (it was stopped): stop the upstream call too */
 	return p->client_gone ? 0 : len;
@@ -359,8 +265,8 @@ token_ok(const char *head)
 	size_t n, t = strlen(token), i;
 	unsigned char diff = 0;
 
-	if ((v = header(head, "x-api-key", &n)) == NULL) {
-		if (!(v = header(head, "authorization", &n)) || n < 7 || strncasecmp(v, "Bearer ", 7))
+	if ((v = lh_http_header(head, "x-api-key", &n)) == NULL) {
+		if (!(v = lh_http_header(head, "authorization", &n)) || n < 7 || strncasecmp(v, "Bearer ", 7))
 			return 0;
 		v += 7, n -= 7;
 	}
@@ -414,7 +320,7 @@ serve(int fd)
 {
 	static const char *drop[] = { "host:", "authorization:", "x-api-key:", "content-length:",
 	    "connection:", "accept-encoding:", "expect:", "keep-alive:", "transfer-encoding:", NULL };
-	struct request rq = { 0 };
+	struct lh_http_request rq;
 	struct pass p = { .fd = fd, .retry_after = -1 };
 	struct curl_slist *h = NULL;
 	char url[4400], err[512], key[4200], *line, *next;
@@ -427,7 +333,8 @@ serve(int fd)
 	CURL *curl;
 	int outcome, limit;
 
-	if (read_request(fd, &rq) < 0) {
+	if (lh_http_read(fd, &rq, 256u << 20) < 0 || strcmp(rq.method, "POST")) {
+		lh_http_free(&rq);
 		refuse(fd, 400, "invalid_request_error", "llm-forward: a POST with a Content-Length, please");
 		return;
 	}
@@ -526,8 +433,7 @@ serve(int fd)
 	free(p.line.s);
 	free(p.body.s);
 out:
-	free(rq.head);
-	free(rq.body);
+	lh_http_free(&rq);
 }
 
 /* ---- relay mode, inside the sandbox ---- */
@@ -583,7 +489,7 @@ shuttle(int a, const char *sock)
 				/* the forwarder closes once it has answered */
 				if (i == 1)
 					open_a = 0;
-			} else if (write_all(pf[!i].fd, buf, n) < 0)
+			} else if (lh_http_write_all(pf[!i].fd, buf, n) < 0)
 				open_a = open_b = 0;
 		}
 	}

@@ -258,23 +258,6 @@ sleep_ms(long ms)
 		;
 }
 
-static int
-write_all(int fd, const char *s, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = send(fd, s, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		s += w;
-		n -= w;
-	}
-	return 0;
-}
-
 /* Replace $1..$9 by the capture groups; the groups index into body. */
 static char *
 substitute(const char *s, const char *body, const regmatch_t *m, int ngroups)
@@ -908,7 +891,7 @@ send_head(int fd, int status, const char *ctype, long length, const char *extra)
 	snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n%s%s"
 	    "Connection: close\r\nx-request-id: req_mock\r\n\r\n",
 	    status, reason_phrase(status), ctype, len, extra ? extra : "");
-	return write_all(fd, head, strlen(head));
+	return lh_http_write_all(fd, head, strlen(head));
 }
 
 static void
@@ -928,7 +911,7 @@ send_error(int fd, int status, int anthropic, const char *type, const char *mess
 		j = json_pack("{s:{s:s,s:s,s:s}}", "error", "message", message, "type", type, "code", type);
 	s = json_dumps(j, JSON_COMPACT);
 	if (send_head(fd, status, "application/json", strlen(s), extra) == 0)
-		write_all(fd, s, strlen(s));
+		lh_http_write_all(fd, s, strlen(s));
 	free(s);
 	json_decref(j);
 }
@@ -952,87 +935,27 @@ linger_ms(int fd, long ms)
 /* ---- requests ---- */
 
 struct request {
-	char method[16], path[256];
+	struct lh_http_request http;    /* method, path, head, body */
 	char attempt[32];
 	int auth, stream, anthropic, with_usage, responses;
-	char *body, *head;
-	size_t bodylen;
 	json_t *json;
 	const char *model;
 	long turn;
 };
 
-static const char *
-header_value(const char *headers, const char *name)
-{
-	const char *p = headers;
-	size_t n = strlen(name);
-
-	while ((p = strchr(p, '\n'))) {
-		p++;
-		if (!strncasecmp(p, name, n) && p[n] == ':') {
-			p += n + 1;
-			while (*p == ' ')
-				p++;
-			return p;
-		}
-	}
-	return NULL;
-}
-
 static int
 read_request(int fd, struct request *rq)
 {
-	size_t cap = 8192, n = 0, want;
-	char *buf = lh_malloc(cap), *end = NULL, *v;
-	ssize_t r;
+	const char *v, *head;
+	size_t n;
 
-	for (;;) {
-		if (n + 1 >= cap) {
-			if (cap >= 1 << 20)
-				goto bad;
-			buf = lh_realloc(buf, cap *= 2);
-		}
-		r = recv(fd, buf + n, cap - n - 1, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			goto bad;
-		n += r;
-		buf[n] = 0;
-		if ((end = strstr(buf, "\r\n\r\n")))
-			break;
-	}
-	*end = 0;
-	if (sscanf(buf, "%15s %255s", rq->method, rq->path) != 2)
-		goto bad;
-	rq->auth = header_value(buf, "authorization") || header_value(buf, "x-api-key");
-	if ((v = (char *)header_value(buf, "x-longhaul-attempt")))
-		snprintf(rq->attempt, sizeof rq->attempt, "%.*s", (int)strcspn(v, "\r\n"), v);
-	want = (v = (char *)header_value(buf, "content-length")) ? strtoul(v, NULL, 10) : 0;
-	if (want > (64u << 20))
-		goto bad;
-	if ((v = (char *)header_value(buf, "expect")) && !strncasecmp(v, "100-continue", 12))
-		write_all(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-	end += 4;
-	n -= end - buf;
-	rq->body = lh_malloc(want + 1);
-	memcpy(rq->body, end, n < want ? n : want);
-	while (n < want) {
-		r = recv(fd, rq->body + n, want - n, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			goto bad;
-		n += r;
-	}
-	rq->body[want] = 0;
-	rq->bodylen = want;
-	rq->head = buf;
+	if (lh_http_read(fd, &rq->http, 64u << 20) < 0)
+		return -1;
+	head = rq->http.head;
+	rq->auth = lh_http_header(head, "authorization", NULL) || lh_http_header(head, "x-api-key", NULL);
+	if ((v = lh_http_header(head, "x-longhaul-attempt", &n)))
+		snprintf(rq->attempt, sizeof rq->attempt, "%.*s", (int)n, v);
 	return 0;
-bad:
-	free(buf);
-	return -1;
 }
 
 /* -d DIR: DIR/N.head (request line and headers, as sent) and DIR/N.body,
@@ -1052,13 +975,13 @@ dump_request(int fd, const struct request *rq)
 	pthread_mutex_unlock(&lock);
 	lh_path(path, sizeof path, "%s/%06ld.head", dump_dir, n);
 	if ((f = fopen(path, "w"))) {
-		fputs(rq->head, f);
-		fputc('\n', f);
+		/* the head without its last CRLF, then a newline */
+		fprintf(f, "%.*s\n", (int)(strlen(rq->http.head) - 2), rq->http.head);
 		fclose(f);
 	}
 	lh_path(path, sizeof path, "%s/%06ld.body", dump_dir, n);
 	if ((f = fopen(path, "w"))) {
-		fwrite(rq->body, 1, rq->bodylen, f);
+		fwrite(rq->http.body, 1, rq->http.bodylen, f);
 		fclose(f);
 	}
 }
@@ -1077,12 +1000,12 @@ rule_matches(const struct rule *r, const struct request *rq)
 	if (r->model && (!rq->model || strcmp(r->model, rq->model)))
 		return 0;
 	for (i = 0; i < r->ncontains; i++)
-		if (!strstr(rq->body, r->contains[i]))
+		if (!strstr(rq->http.body, r->contains[i]))
 			return 0;
 	for (i = 0; i < r->nnot_contains; i++)
-		if (strstr(rq->body, r->not_contains[i]))
+		if (strstr(rq->http.body, r->not_contains[i]))
 			return 0;
-	if (r->has_regex && regexec(&r->regex, rq->body, 0, NULL, 0) != 0)
+	if (r->has_regex && regexec(&r->regex, rq->http.body, 0, NULL, 0) != 0)
 		return 0;
 	return 1;
 }
@@ -1098,7 +1021,7 @@ log_request(const struct request *rq, double start, long rule, int status,
 	if (log_fd < 0)
 		return;
 	j = json_pack("{s:f,s:f,s:s,s:s*,s:b,s:I,s:I,s:b,s:I}", "start", start, "end", lh_now(),
-	    "path", rq->path, "model", rq->model, "stream", rq->stream, "turn", (json_int_t)rq->turn,
+	    "path", rq->http.path, "model", rq->model, "stream", rq->stream, "turn", (json_int_t)rq->turn,
 	    "status", (json_int_t)status, "auth", rq->auth, "active", (json_int_t)concurrent);
 	json_object_set_new(j, "rule", rule >= 0 ? json_integer(rule) : json_null());
 	json_object_set_new(j, "fault", fault ? json_string(fault) : json_null());
@@ -1147,14 +1070,14 @@ send_events(int fd, struct events *ev, const struct rule *r)
 		memcpy(buf + len, ev->ev[i], n);
 		len += n;
 		if (len >= 65536 || pause > 0) {
-			if (write_all(fd, buf, len) < 0)
+			if (lh_http_write_all(fd, buf, len) < 0)
 				goto out;
 			len = 0;
 			if (pause > 0)
 				sleep_ms(pause);
 		}
 	}
-	if (len && write_all(fd, buf, len) < 0)
+	if (len && lh_http_write_all(fd, buf, len) < 0)
 		goto out;
 	ok = 1;
 out:
@@ -1167,9 +1090,9 @@ out:
 		const char *e = strstr(ev->ev[0], "event:") ?
 		    "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n" :
 		    "data: {\"error\":{\"message\":\"The server is overloaded\",\"type\":\"server_error\",\"code\":\"overloaded\"}}\n\n";
-		write_all(fd, e, strlen(e));
+		lh_http_write_all(fd, e, strlen(e));
 	} else if (!strcmp(fault, "malformed"))
-		write_all(fd, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"\n\n", 44);
+		lh_http_write_all(fd, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"\n\n", 44);
 }
 
 /* A reply given byte for byte: "raw" (repeated "repeat" times, at most
@@ -1191,7 +1114,7 @@ send_raw(int fd, json_t *reply)
 	if (send_head(fd, 200, ctype ? ctype : "text/event-stream", -1, NULL) != 0)
 		return;
 	for (i = 0; i < repeat; i++)
-		if (write_all(fd, raw, n) != 0)
+		if (lh_http_write_all(fd, raw, n) != 0)
 			return;
 }
 
@@ -1222,10 +1145,10 @@ serve(void *arg)
 	dump_request(c->fd, &rq);
 	/* the endpoint without its query string (Claude Code posts to
 	 * /v1/messages?beta=true) */
-	plen = strcspn(rq.path, "?");
-	rq.anthropic = plen == 12 && !strncmp(rq.path, "/v1/messages", plen);
-	rq.responses = plen == 13 && !strncmp(rq.path, "/v1/responses", plen);
-	if (!strcmp(rq.method, "GET") && plen == 10 && !strncmp(rq.path, "/v1/models", plen)) {
+	plen = strcspn(rq.http.path, "?");
+	rq.anthropic = plen == 12 && !strncmp(rq.http.path, "/v1/messages", plen);
+	rq.responses = plen == 13 && !strncmp(rq.http.path, "/v1/responses", plen);
+	if (!strcmp(rq.http.method, "GET") && plen == 10 && !strncmp(rq.http.path, "/v1/models", plen)) {
 		/* the models endpoint, for pre-flights: the models the rules
 		 * name (none: an empty list), not logged, since the log is of
 		 * model calls */
@@ -1237,7 +1160,7 @@ serve(void *arg)
 				json_array_append_new(data, json_pack("{s:s,s:s}", "id", rules[k].model, "object", "model"));
 		text = json_dumps(list, JSON_COMPACT);
 		if (send_head(c->fd, 200, "application/json", strlen(text), NULL) == 0)
-			write_all(c->fd, text, strlen(text));
+			lh_http_write_all(c->fd, text, strlen(text));
 		free(text);
 		json_decref(list);
 		pthread_mutex_lock(&lock);
@@ -1245,23 +1168,23 @@ serve(void *arg)
 		pthread_mutex_unlock(&lock);
 		goto done;
 	}
-	if (!strcmp(rq.method, "POST") && plen == 25 && !strncmp(rq.path, "/v1/messages/count_tokens", plen)) {
-		json_t *j = json_pack("{s:I}", "input_tokens", (json_int_t)(rq.bodylen / 4 + 1));
+	if (!strcmp(rq.http.method, "POST") && plen == 25 && !strncmp(rq.http.path, "/v1/messages/count_tokens", plen)) {
+		json_t *j = json_pack("{s:I}", "input_tokens", (json_int_t)(rq.http.bodylen / 4 + 1));
 		char *b = json_dumps(j, JSON_COMPACT);
 
 		if (send_head(c->fd, 200, "application/json", strlen(b), NULL) == 0)
-			write_all(c->fd, b, strlen(b));
+			lh_http_write_all(c->fd, b, strlen(b));
 		free(b);
 		json_decref(j);
 		goto logit;
 	}
-	if (strcmp(rq.method, "POST") || (!rq.anthropic && !rq.responses &&
-	    (plen != 20 || strncmp(rq.path, "/v1/chat/completions", plen)))) {
+	if (strcmp(rq.http.method, "POST") || (!rq.anthropic && !rq.responses &&
+	    (plen != 20 || strncmp(rq.http.path, "/v1/chat/completions", plen)))) {
 		status = 404;
 		send_error(c->fd, status, rq.anthropic, "not_found_error", "no such endpoint", -1);
 		goto logit;
 	}
-	if (!(rq.json = json_loadb(rq.body, rq.bodylen, 0, NULL)) || !json_is_object(rq.json)) {
+	if (!(rq.json = json_loadb(rq.http.body, rq.http.bodylen, 0, NULL)) || !json_is_object(rq.json)) {
 		status = 400;
 		send_error(c->fd, status, rq.anthropic, "invalid_request_error", "body is not a JSON object", -1);
 		goto logit;
@@ -1332,7 +1255,7 @@ serve(void *arg)
 		send_raw(c->fd, reply);
 		goto logit;
 	}
-	build_reply(&rp, reply, rq.body, rq.bodylen, r);
+	build_reply(&rp, reply, rq.http.body, rq.http.bodylen, r);
 	if (rq.stream) {
 		struct events ev = { 0 };
 
@@ -1367,7 +1290,7 @@ serve(void *arg)
 		} else if (fault && (!strcmp(fault, "malformed") || !strcmp(fault, "cut") || !strcmp(fault, "stall")))
 			n /= 2;
 		if (send_head(c->fd, 200, "application/json", strlen(s), NULL) == 0 &&
-		    write_all(c->fd, s, n) == 0 && fault && !strcmp(fault, "stall"))
+		    lh_http_write_all(c->fd, s, n) == 0 && fault && !strcmp(fault, "stall"))
 			linger_ms(c->fd, r->fault_ms > 0 ? r->fault_ms : 30000);
 		free(s);
 		json_decref(b);
@@ -1382,8 +1305,7 @@ logit:
 done:
 	close(c->fd);
 	free(c);
-	free(rq.body);
-	free(rq.head);
+	lh_http_free(&rq.http);
 	json_decref(rq.json);
 	return NULL;
 }

@@ -65,64 +65,20 @@ unpriced_call(json_t *unpriced, json_t *line)
 }
 
 /* the cycles of the run, by start time: BOARD/cycles/CYCLE.json */
-static struct cycle { double started; char name[64]; } *cycles;
+static struct lh_cycle *cycles;
 static size_t ncycles;
-
-static int
-by_start(const void *a, const void *b)
-{
-	const struct cycle *x = a, *y = b;
-
-	return x->started < y->started ? -1 : x->started > y->started;
-}
-
-static void
-load_cycles(const char *usage_dir)
-{
-	char dir[4400], path[4700];
-	struct dirent *de;
-	json_t *c;
-	DIR *d;
-
-	lh_path(dir, sizeof dir, "%s/../cycles", usage_dir);
-	if (!(d = opendir(dir)))
-		return;
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-
-		if (de->d_name[0] == '.' || len < 6 || len > 60 || strcmp(de->d_name + len - 5, ".json"))
-			continue;
-		lh_path(path, sizeof path, "%s/%s", dir, de->d_name);
-		if (!(c = json_load_file(path, 0, NULL)))
-			continue;
-		if (json_is_number(json_object_get(c, "started"))) {
-			cycles = lh_realloc(cycles, (ncycles + 1) * sizeof *cycles);
-			cycles[ncycles].started = json_number_value(json_object_get(c, "started"));
-			snprintf(cycles[ncycles].name, sizeof cycles[ncycles].name, "%.*s", (int)(len - 5), de->d_name);
-			ncycles++;
-		}
-		json_decref(c);
-	}
-	closedir(d);
-	if (ncycles)
-		qsort(cycles, ncycles, sizeof *cycles, by_start);
-}
 
 /* "hour" and "cycle", unless the line has them */
 static void
 derive(json_t *line)
 {
 	const char *t = json_string_value(json_object_get(line, "time"));
-	double ts = json_number_value(json_object_get(line, "ts"));
-	size_t i;
+	const struct lh_cycle *c = lh_cycle_at(cycles, ncycles, json_number_value(json_object_get(line, "ts")));
 
 	if (!json_object_get(line, "hour"))
 		json_object_set_new(line, "hour", t && strlen(t) >= 13 ? json_stringn(t, 13) : json_null());
-	if (!json_object_get(line, "cycle")) {
-		for (i = ncycles; i > 0 && cycles[i - 1].started > ts; i--)
-			;
-		json_object_set_new(line, "cycle", i ? json_string(cycles[i - 1].name) : json_null());
-	}
+	if (!json_object_get(line, "cycle"))
+		json_object_set_new(line, "cycle", c ? json_string(c->name) : json_null());
 }
 
 /* one group as a row of the table; text from the log is shown without
@@ -134,11 +90,8 @@ row(json_t *g)
 	json_t *v = strcmp(by, "total") ? json_object_get(g, by) : NULL;
 	char *s = !v ? lh_strdup(strcmp(by, "total") ? "-" : "") :
 	    json_is_string(v) ? lh_strdup(json_string_value(v)) : json_dumps(v, JSON_ENCODE_ANY);
-	unsigned char *p;
 
-	for (p = (unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	lh_printable(s);
 	printf("%-6s %-28s %7lld %11lld %10lld %10lld %10lld %10.4f\n", by, s,
 	    (long long)json_integer_value(json_object_get(g, "calls")),
 	    (long long)json_integer_value(json_object_get(g, "input_tokens")),
@@ -171,7 +124,7 @@ int
 main(int argc, char **argv)
 {
 	const char *by[16];
-	char dir[4096] = "", path[4400], *line = NULL;
+	char dir[4096] = "", path[4400], cycles_dir[4200], *line = NULL;
 	int c, nby = 0, total_only = 0, table = 0, i, bad = 0;
 	size_t cap = 0, k, n;
 	ssize_t len;
@@ -218,7 +171,8 @@ main(int argc, char **argv)
 			by[nby++] = "hour";
 		}
 	}
-	load_cycles(dir);
+	lh_path(cycles_dir, sizeof cycles_dir, "%s/../cycles", dir);
+	cycles = lh_cycles_load(cycles_dir, &ncycles);
 	if ((n = scandir(dir, &names, NULL, alphasort)) == (size_t)-1)
 		lh_die_errno(1, "%s", dir);
 	for (k = 0; k < n; k++) {

@@ -3,6 +3,9 @@
  *   lh-util.c   errors, memory, strings, UTF-8, ids, files written safely
  *   lh-board.c  the board protocol: task records, compare-and-swap, indexes
  *   lh-wait.c   waiting for the board to change (inotify, polling fallback)
+ *   lh-git.c    running git on a repository (argv only, never a shell)
+ *   lh-cycle.c  the cycles of a run (BOARD/cycles/), for reports
+ *   lh-http.c   reading the HTTP requests of local clients (llm-forward, llm-mock)
  *   lh-llm.c    the model client (OpenAI and Anthropic wire formats)
  *   lh-tools.c  the tools a harness performs for an agent, outside its sandbox
  *   lh-transcript.c  an agent's transcript, the worktree's hash, stuck detection
@@ -13,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <jansson.h>
 
 /* ---- lh-util.c ---- */
@@ -32,6 +36,10 @@ char *lh_strdup(const char *s);
 void lh_path(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int lh_utf8_valid(const char *s, size_t n);
+/* Text anybody may have written, made one line for a terminal, in place:
+ * control characters become '?', and so does every byte past ASCII when
+ * s is not valid UTF-8. */
+void lh_printable(char *s);
 /* read a whole file or stream; NUL-terminated; NULL and errno on error */
 char *lh_read_file(const char *path, size_t *len);
 int lh_mkdirs(const char *path);         /* mkdir -p: 0, or -1 and errno */
@@ -70,6 +78,11 @@ enum {
 #define LH_BOARD_FORMAT 2     /* of the layout; 1 had hints without @N */
 #define LH_RECORD_FORMAT 1    /* of the task records */
 #define LH_ID_MAX 64
+/* A hint numbered past its task's version, or a file of tmp/, older than
+ * this by the file server's clock is a dead tool's: board-reap -f and
+ * board-fsck remove it (a live tool's is as old as a pause between two
+ * of its system calls). */
+#define LH_STALE_SECONDS 3600
 struct lh_board {
 	char dir[3072];
 	int fsync;              /* fsync files and directories (default on) */
@@ -88,6 +101,10 @@ const char *lh_name_check(const char *s);
  * (reason printed when complain is 1; when 2, unless LH_NOTFOUND). */
 json_t *lh_task_read(struct lh_board *b, const char *id, int *version,
     int *status, int complain);
+/* Is rec a sound version v of task id (format, id, version, state,
+ * title, kind work or plan, a claim's lease token)? NULL, or the reason.
+ * lh_task_read refuses what it refuses, and board-fsck reports it. */
+const char *lh_record_check(json_t *rec, const char *id, int v);
 /* Every version of a task, oldest first, as a JSON array. */
 json_t *lh_task_history(struct lh_board *b, const char *id, int *status);
 /* Compare-and-swap: write rec as version expected+1 if and only if the
@@ -306,6 +323,56 @@ int lh_wait_bell(struct lh_board *b, double timeout);
 /* The ready hints named by the rings the last lh_wait_bell saw, one a
  * line, relative to the board ("" when none). */
 const char *lh_bell_news(void);
+
+/* ---- lh-cycle.c: the cycles of a run, BOARD/cycles/CYCLE.json ---- */
+struct lh_cycle {
+	char name[64];          /* CYCLE, the file's name without .json */
+	double started;         /* seconds since the epoch */
+	double usd_at_start, tokens_at_start;   /* the usage logs' totals then */
+	char state[16];         /* running, judged, ...; "?" when missing */
+};
+/* The cycles in dir (BOARD/cycles), oldest start first; files that are
+ * not regular, not JSON or without a numeric "started" are skipped.
+ * NULL and *n 0 when there are none; free the array. */
+struct lh_cycle *lh_cycles_load(const char *dir, size_t *n);
+/* The cycle running at time t: the last one started at or before it, or
+ * NULL. */
+const struct lh_cycle *lh_cycle_at(const struct lh_cycle *cycles, size_t n, double t);
+
+/* ---- lh-git.c: running git on a repository named on the command line ---- */
+/* Start git -C repo with args (NULL-terminated), without a shell; stdin
+ * /dev/null; its stdout on *out when out is not NULL (read it to the end
+ * and fclose it before lh_git_wait), else on /dev/null; its stderr on
+ * /dev/null when quiet, else ours. The variables that would point git at
+ * another repository (GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE, ...) are
+ * not passed on. Its pid, or -1 (errno) when it cannot be started. */
+pid_t lh_git_start(const char *repo, const char *const args[], FILE **out, int quiet);
+/* Wait for it: its exit status, or -1 when it was killed (or no child). */
+int lh_git_wait(pid_t pid);
+/* Start and wait, stdout discarded: its exit status, or -1 when it could
+ * not be started or was killed. */
+int lh_git_run(const char *repo, const char *const args[], int quiet);
+
+/* ---- lh-http.c: the HTTP/1.1 requests of local clients ---- */
+struct lh_http_request {
+	char method[16], path[2048];
+	char *head;             /* request line and headers as sent, each line
+	                         * ending in CRLF (the blank line not kept) */
+	char *body;             /* Content-Length bytes, NUL-terminated */
+	size_t bodylen;
+};
+/* Read one request from the socket fd: a head of at most 1 MiB without a
+ * NUL, a request line METHOD TARGET HTTP/1.x, a body of Content-Length
+ * bytes (none without one) of at most max_body; Expect: 100-continue is
+ * answered. 0, or -1 with nothing kept when the connection ends first or
+ * the request is malformed, too large or has a Transfer-Encoding. */
+int lh_http_read(int fd, struct lh_http_request *rq, size_t max_body);
+void lh_http_free(struct lh_http_request *rq);
+/* The value of the header name (any case) in head, its length up to the
+ * CRLF in *len when len is not NULL; NULL when there is none. */
+const char *lh_http_header(const char *head, const char *name, size_t *len);
+/* Send all of s on the socket fd, without SIGPIPE: 0, or -1. */
+int lh_http_write_all(int fd, const char *s, size_t n);
 
 /* ---- lh-llm.c: the model client ---- */
 /* exit statuses of llm-call, returned by lh_llm_call */

@@ -2,7 +2,9 @@
 # longhaul-planner: a root planner publishes a planning task for the area
 # lib; another planner claims it and is confined to lib: its agent is
 # refused a task in doc (exit 3, which it sees) and may publish in lib/x.
-# Both plans end when the work below them is done. The model is llm-mock.
+# Both plans end when the work below them is done. The model is llm-mock,
+# and publishes only when the first message names the publish tool's kind
+# and area (not task-publish's flags, which the agent has no shell for).
 . "$(dirname "$0")/lib.sh"
 for t in agent-step llm-call llm-mock; do
 	command -v $t >/dev/null || skip_all "$t is not built"
@@ -21,7 +23,7 @@ cat >"$TRASH/rules.jsonl" <<'JSON'
 {"match":{"contains":["Your area: lib."],"turn":1},"reply":{"tool_calls":[{"name":"publish","arguments":{"tasks":[{"area":"doc","title":"rewrite the manual"}]}}]}}
 {"match":{"contains":["Your area: lib."],"turn":2},"reply":{"tool_calls":[{"name":"publish","arguments":{"tasks":[{"area":"lib/x","title":"tidy lib/x"}]}}]}}
 {"match":{"contains":["Your area: lib."]},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"published tidy lib/x"}}]}}
-{"match":{"contains":["Your area: the whole repository."],"not_contains":["Handoff note"],"turn":1},"reply":{"tool_calls":[{"name":"publish","arguments":{"tasks":[{"kind":"plan","area":"lib","title":"plan the library"}]}}]}}
+{"match":{"contains":["Your area: the whole repository.","publish with kind plan and its area"],"not_contains":["Handoff note","-k plan"],"turn":1},"reply":{"tool_calls":[{"name":"publish","arguments":{"tasks":[{"kind":"plan","area":"lib","title":"plan the library"}]}}]}}
 {"match":{"contains":["Your area: the whole repository."]},"reply":{"tool_calls":[{"name":"submit","arguments":{"note":"the library has its planner"}}]}}
 JSON
 start_mock

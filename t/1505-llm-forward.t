@@ -19,7 +19,7 @@ llm-mock -r "$TRASH/rules" -P "$TRASH/port" -d "$TRASH/dump" -l "$TRASH/mock.log
 at_exit "kill $!"
 wait_for 10 '[ -s "$TRASH/port" ]' || { echo "Bail out! llm-mock did not start"; exit 1; }
 up=http://127.0.0.1:$(cat "$TRASH/port")
-plan 13
+plan 14
 
 # forward PROVIDER:MODEL [options]: start it on a socket, set $fwd
 forward() {
@@ -64,6 +64,12 @@ expect_eq "Responses API: streamed through" 200 \
 	"$(post "$token" /v1/responses '{"model":"gpt-5","stream":true,"input":[{"role":"user","content":"hi"}]}')"
 expect_eq "its usage from response.completed" "1000 100 openai gpt-5" \
 	"$(tail -n 1 "$TRASH"/state/usage/*.jsonl | jq -r '"\(.input_tokens) \(.output_tokens) \(.provider) \(.model)"')"
+# a client that waits for 100 Continue before its body (curl does for
+# large bodies) gets it at once: without it, it would wait 300 s here
+expect_eq "Expect: 100-continue is answered" 200 \
+	"$(timeout 60 curl -s -N --unix-socket "$TRASH/sock" -o "$TRASH/body" -w '%{http_code}' \
+		--expect100-timeout 300 -H 'Expect: 100-continue' -H "x-api-key: $token" \
+		-H 'content-type: application/json' -d '{"model":"gpt-5","input":"hi"}' http://x/v1/responses)"
 LONGHAUL_BUDGET_USD=0.001
 export LONGHAUL_BUDGET_USD
 kill $fwd

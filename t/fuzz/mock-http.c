@@ -1,5 +1,6 @@
-/* mock-http: the HTTP requests llm-mock reads (src/llm-mock.c,
- * read_request and serve): the request line, headers, Content-Length,
+/* mock-http: the HTTP requests llm-mock reads (src/llm-mock.c, serve,
+ * and src/lh-http.c, lh_http_read, which llm-forward reads them with
+ * too): the request line, headers, Content-Length,
  * Expect, the body as JSON, the rules matched against it, the reply
  * sent. The request arrives on one end of a socket pair; a thread
  * drains the reply from the other.
