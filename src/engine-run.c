@@ -1368,6 +1368,7 @@ run_engine(const struct adapter *ad)
 		/* bwrap's own process in the sandbox (its PID 1) keeps the
 		 * environment it was started with, readable in /proc/1/environ:
 		 * start it with nothing of ours, the engine's comes by --setenv */
+		lh_sandbox_close_fds(LH_SANDBOX_ON);
 		execve(bwrap, av, bwrap_env);
 		lh_die_errno(127, "%s", bwrap);
 	}

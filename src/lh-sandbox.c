@@ -24,7 +24,12 @@
  *   parent: the kernel kills the whole namespace when its init ends;
  * - the environment is built from an allow-list (lh_sandbox_env): no
  *   variable of the harness (keys included) reaches the command unless
- *   named.
+ *   named;
+ * - no file descriptor of the harness but 0, 1 and 2: bwrap passes on
+ *   every descriptor it inherits, and one open on a directory outside
+ *   (or a log, a board file) is a way out of the mount namespace
+ *   (openat, /proc/self/fd/N/..). Every process that execs the sandbox
+ *   calls lh_sandbox_close_fds first, whatever its caller left open.
  * LONGHAUL_SANDBOX=off runs commands without all this, and says nothing
  * of it afterwards: the caller opted out.
  */
@@ -34,6 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -104,6 +111,27 @@ lh_sandbox_env(int mode, char *const extra[], size_t nextra)
 			env[n++] = extra[i];
 	env[n] = NULL;
 	return env;
+}
+
+/* ---- the descriptors ---- */
+
+void
+lh_sandbox_close_fds(int mode)
+{
+	struct rlimit rl;
+	long fd, max = 65536;
+
+	if (mode == LH_SANDBOX_OFF)
+		return;
+#ifdef SYS_close_range
+	/* close_range(2), Linux 5.9; else one by one below */
+	if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
+		return;
+#endif
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		max = (long)rl.rlim_cur;
+	for (fd = 3; fd < max; fd++)
+		close((int)fd);
 }
 
 /* ---- the command line ---- */
@@ -429,6 +457,7 @@ lh_sandbox_probe(int mode, const char *dir, char *err, size_t size)
 			dup2(fd, 1);
 		}
 		dup2(pfd[1], 2);
+		lh_sandbox_close_fds(mode);
 		execve(av[0], av, env);
 		dprintf(2, "%s: %s", av[0], strerror(errno));
 		_exit(127);
