@@ -489,10 +489,13 @@ tree_hash(void)
 {
 	static char hex[17];
 	/* on a tree the agent wrote: none of its config that runs programs,
-	 * none of our environment */
+	 * none of our environment, and no git run in a repository of its
+	 * own inside the tree (a gitlink's: status would run git there,
+	 * with that repository's config, and .gitmodules can say "ignore =
+	 * none": only the command line beats it) */
 	char *argv[] = { "git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
 	    "-c", "core.untrackedCache=false", "status", "--porcelain=v2", "-z", "-uall", "--branch",
-	    "--no-ahead-behind", "--no-renames", NULL };
+	    "--no-ahead-behind", "--no-renames", "--ignore-submodules=all", NULL };
 	static char *git_env_extra[] = { "GIT_CEILING_DIRECTORIES", "GIT_CONFIG_NOSYSTEM",
 	    "GIT_CONFIG_GLOBAL", NULL };
 	static char **git_env, *git;

@@ -241,7 +241,7 @@ tree_hash(void)
 {
 	static char hex[17];
 	char *argv[] = { "git", "-c", "core.fsmonitor=false", "status", "--porcelain=v2", "-z",
-	    "-uall", "--branch", "--no-ahead-behind", "--no-renames", NULL };
+	    "-uall", "--branch", "--no-ahead-behind", "--no-renames", "--ignore-submodules=all", NULL };
 	unsigned long long h = 1469598103934665603ULL;
 	char *out = NULL, *e, *end, *path, *content, link[4096], full[8192];
 	size_t len = 0, cap = 0, n;
