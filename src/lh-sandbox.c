@@ -14,7 +14,8 @@
  *   what git needs to stage and commit (objects, refs, logs, the
  *   worktree's own state) is writable, while the .git file, the
  *   worktree's gitdir and commondir
- *   files, the common config and packed refs are read-only and hooks/ is
+ *   files, the common config and packed refs, objects/info (alternates)
+ *   are read-only and hooks/ is
  *   an empty read-only directory: nothing an agent writes there is run
  *   or read as configuration by the harness's git outside;
  * - its own PID namespace (the harness's processes and their
@@ -330,6 +331,15 @@ bind_git(struct argv *a, const char *real)
 		if (exists(path, S_IFREG))
 			add3(a, "--ro-bind", path, path);
 	}
+	/* objects/info holds alternates: where the harness's git reads the
+	 * shared branch's objects from, which the agent's would hide (or
+	 * name a FIFO); read-only whole, a mount point (a file alone could
+	 * be renamed away with its directory) */
+	lh_path(path, sizeof path, "%s/objects/info", common);
+	if (!exists(path, S_IFDIR))
+		mkdir(path, 0777);
+	if (exists(path, S_IFDIR))
+		add3(a, "--ro-bind", path, path);
 	add3(a, "--bind", gitdir, gitdir);
 	for (i = 0; own_ro[i]; i++) {
 		lh_path(path, sizeof path, "%s/%s", gitdir, own_ro[i]);
