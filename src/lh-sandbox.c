@@ -14,8 +14,9 @@
  *   what git needs to stage and commit (objects, refs, logs, the
  *   worktree's own state) is writable, while the .git file, the
  *   worktree's gitdir and commondir
- *   files, the common config and packed refs, objects/info (alternates)
- *   are read-only and hooks/ is
+ *   files, the common config and packed refs, refs/remotes (the branch
+ *   as the harness read it) and objects/info (alternates) are read-only
+ *   and hooks/ is
  *   an empty read-only directory: nothing an agent writes there is run
  *   or read as configuration by the harness's git outside;
  * - its own PID namespace (the harness's processes and their
@@ -331,6 +332,17 @@ bind_git(struct argv *a, const char *real)
 		if (exists(path, S_IFREG))
 			add3(a, "--ro-bind", path, path);
 	}
+	/* refs/remotes: the shared branch as the harness last read it, from
+	 * which it decides whether a task landed (its trailer there); an
+	 * agent's forged commit there, or a lock that makes the next read
+	 * fail, would have a task done that never landed. Read-only, a
+	 * mount point, made if missing (the agent's own branch and HEAD
+	 * stay writable) */
+	lh_path(path, sizeof path, "%s/refs/remotes", common);
+	if (!exists(path, S_IFDIR))
+		mkdir(path, 0777);
+	if (exists(path, S_IFDIR))
+		add3(a, "--ro-bind", path, path);
 	/* objects/info holds alternates: where the harness's git reads the
 	 * shared branch's objects from, which the agent's would hide (or
 	 * name a FIFO); read-only whole, a mount point (a file alone could
