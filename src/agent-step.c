@@ -271,6 +271,8 @@ run(char **av, char **env, const char *input, const char *call_id, int *code)
 		dup2(pfd[1], 2);
 		if (pfd[1] > 2)
 			close(pfd[1]);
+		/* nothing of ours gets in, whatever our caller left open */
+		lh_sandbox_close_fds(sandbox);
 		execve(av[0], av, env);
 		dprintf(2, "agent-step: %s: %s\n", av[0], strerror(errno));
 		_exit(127);

@@ -1281,6 +1281,7 @@ run_engine(const struct adapter *ad)
 		/* bwrap's own process in the sandbox (its PID 1) keeps the
 		 * environment it was started with, readable in /proc/1/environ:
 		 * the engine's own, nothing else of ours */
+		lh_sandbox_close_fds(LH_SANDBOX_ON);
 		execve(sandbox_argv[0], sandbox_argv, sandbox_env);
 		lh_die_errno(127, "%s", sandbox_argv[0]);
 	}

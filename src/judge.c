@@ -147,8 +147,11 @@ run(char *const argv[], const char *dir, const char *in, const char *out,
 			lh_warn_errno("%s", dir);
 			_exit(127);
 		}
-		if (child_env)
+		if (child_env) {
+			/* a gate, in the sandbox: none of our descriptors */
+			lh_sandbox_close_fds(sandbox);
 			environ = child_env;
+		}
 		else if (git_env && !strcmp(argv[0], "git"))
 			environ = git_env;
 		execvp(argv[0], argv);

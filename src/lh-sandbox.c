@@ -14,7 +14,9 @@
  *   what git needs to stage and commit (objects, refs, logs, the
  *   worktree's own state) is writable, while the .git file, the
  *   worktree's gitdir and commondir
- *   files, the common config and packed refs are read-only and hooks/ is
+ *   files, the common config and packed refs, refs/remotes (the branch
+ *   as the harness read it) and objects/info (alternates) are read-only
+ *   and hooks/ is
  *   an empty read-only directory: nothing an agent writes there is run
  *   or read as configuration by the harness's git outside;
  * - its own PID namespace (the harness's processes and their
@@ -24,7 +26,12 @@
  *   parent: the kernel kills the whole namespace when its init ends;
  * - the environment is built from an allow-list (lh_sandbox_env): no
  *   variable of the harness (keys included) reaches the command unless
- *   named.
+ *   named;
+ * - no file descriptor of the harness but 0, 1 and 2: bwrap passes on
+ *   every descriptor it inherits, and one open on a directory outside
+ *   (or a log, a board file) is a way out of the mount namespace
+ *   (openat, /proc/self/fd/N/..). Every process that execs the sandbox
+ *   calls lh_sandbox_close_fds first, whatever its caller left open.
  * LONGHAUL_SANDBOX=off runs commands without all this, and says nothing
  * of it afterwards: the caller opted out.
  */
@@ -34,6 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -104,6 +113,27 @@ lh_sandbox_env(int mode, char *const extra[], size_t nextra)
 			env[n++] = extra[i];
 	env[n] = NULL;
 	return env;
+}
+
+/* ---- the descriptors ---- */
+
+void
+lh_sandbox_close_fds(int mode)
+{
+	struct rlimit rl;
+	long fd, max = 65536;
+
+	if (mode == LH_SANDBOX_OFF)
+		return;
+#ifdef SYS_close_range
+	/* close_range(2), Linux 5.9; else one by one below */
+	if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0)
+		return;
+#endif
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		max = (long)rl.rlim_cur;
+	for (fd = 3; fd < max; fd++)
+		close((int)fd);
 }
 
 /* ---- the command line ---- */
@@ -302,6 +332,26 @@ bind_git(struct argv *a, const char *real)
 		if (exists(path, S_IFREG))
 			add3(a, "--ro-bind", path, path);
 	}
+	/* refs/remotes: the shared branch as the harness last read it, from
+	 * which it decides whether a task landed (its trailer there); an
+	 * agent's forged commit there, or a lock that makes the next read
+	 * fail, would have a task done that never landed. Read-only, a
+	 * mount point, made if missing (the agent's own branch and HEAD
+	 * stay writable) */
+	lh_path(path, sizeof path, "%s/refs/remotes", common);
+	if (!exists(path, S_IFDIR))
+		mkdir(path, 0777);
+	if (exists(path, S_IFDIR))
+		add3(a, "--ro-bind", path, path);
+	/* objects/info holds alternates: where the harness's git reads the
+	 * shared branch's objects from, which the agent's would hide (or
+	 * name a FIFO); read-only whole, a mount point (a file alone could
+	 * be renamed away with its directory) */
+	lh_path(path, sizeof path, "%s/objects/info", common);
+	if (!exists(path, S_IFDIR))
+		mkdir(path, 0777);
+	if (exists(path, S_IFDIR))
+		add3(a, "--ro-bind", path, path);
 	add3(a, "--bind", gitdir, gitdir);
 	for (i = 0; own_ro[i]; i++) {
 		lh_path(path, sizeof path, "%s/%s", gitdir, own_ro[i]);
@@ -429,6 +479,7 @@ lh_sandbox_probe(int mode, const char *dir, char *err, size_t size)
 			dup2(fd, 1);
 		}
 		dup2(pfd[1], 2);
+		lh_sandbox_close_fds(mode);
 		execve(av[0], av, env);
 		dprintf(2, "%s: %s", av[0], strerror(errno));
 		_exit(127);

@@ -19,6 +19,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -175,6 +177,19 @@ fnv(unsigned long long h, const char *p, size_t n)
 	return h;
 }
 
+#define TREE_FILE_MAX (16L << 20)   /* bigger files: hashed by size and mtime */
+
+/* How long our own git on the agent's tree may take:
+ * $LONGHAUL_GIT_TIMEOUT seconds, else 600 */
+static double
+git_timeout(void)
+{
+	const char *v = getenv("LONGHAUL_GIT_TIMEOUT");
+	double t = v && *v ? atof(v) : 0;
+
+	return t > 0 ? t : 600;
+}
+
 /* One git process (status names HEAD, the staged blobs and the paths)
  * and no shell: this runs after every command, and forks are most of an
  * agent's CPU. */
@@ -183,17 +198,22 @@ lh_tree_hash(const char *dir)
 {
 	static char hex[17];
 	/* on a tree the agent wrote: none of its config that runs programs,
-	 * none of our environment */
+	 * none of our environment, and no git run in a repository of its
+	 * own inside the tree (a gitlink's: status would run git there,
+	 * with that repository's config, and .gitmodules can say "ignore =
+	 * none": only the command line beats it) */
 	char *argv[] = { "git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
 	    "-c", "core.untrackedCache=false", "status", "--porcelain=v2", "-z", "-uall", "--branch",
-	    "--no-ahead-behind", "--no-renames", NULL };
+	    "--no-ahead-behind", "--no-renames", "--ignore-submodules=all", NULL };
 	static char *git_env_extra[] = { "GIT_CEILING_DIRECTORIES", "GIT_CONFIG_NOSYSTEM",
 	    "GIT_CONFIG_GLOBAL", NULL };
 	static char **git_env, *git;
 	unsigned long long h = 1469598103934665603ULL;
 	char *out = NULL, *e, *end, *path, *content, link[4096], full[8192];
 	size_t len = 0, cap = 0, n;
-	int fds[2], st, fd, fields;
+	int fds[2], st, fd, fields, timed_out = 0;
+	double deadline;
+	struct pollfd pf;
 	ssize_t r;
 	struct stat sb;
 	pid_t pid;
@@ -223,7 +243,21 @@ lh_tree_hash(const char *dir)
 		_exit(127);
 	}
 	close(fds[1]);
+	/* bounded: the git directory is the agent's to write, and a FIFO
+	 * for its HEAD or index blocks git's open() for ever; then the tree
+	 * has no hash this time (and the wait is the agent's time) */
+	deadline = lh_monotonic() + git_timeout();
+	pf.fd = fds[0];
+	pf.events = POLLIN;
 	for (;;) {
+		double left = deadline - lh_monotonic();
+		if (left <= 0) {
+			kill(pid, SIGKILL);
+			timed_out = 1;
+			break;
+		}
+		if (poll(&pf, 1, left > 1 ? 1000 : (int)(left * 1000) + 1) <= 0)
+			continue;
 		if (len + 4096 > cap)
 			out = lh_realloc(out, cap = 2 * cap + 8192);
 		if ((r = read(fds[0], out + len, cap - len)) < 0 && errno == EINTR)
@@ -235,6 +269,12 @@ lh_tree_hash(const char *dir)
 	close(fds[0]);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
+	if (timed_out) {
+		lh_warn("%s: git status did not end in %.0f seconds: the tree is not looked at",
+		    dir, git_timeout());
+		free(out);
+		return NULL;
+	}
 	h = fnv(h, out ? out : "", len);
 	h = fnv(h, (char *)&st, sizeof st);
 	/* entries end with NUL: "1 XY sub mH mI mW hH hI PATH", "u XY sub
@@ -252,6 +292,11 @@ lh_tree_hash(const char *dir)
 		if (S_ISLNK(sb.st_mode)) {
 			if ((r = readlink(full, link, sizeof link)) > 0)
 				h = fnv(h, link, r);
+		} else if (S_ISREG(sb.st_mode) && sb.st_size > TREE_FILE_MAX) {
+			/* not read whole into our memory (a sparse file of
+			 * terabytes costs the agent nothing): its size and times */
+			h = fnv(h, (char *)&sb.st_size, sizeof sb.st_size);
+			h = fnv(h, (char *)&sb.st_mtim, sizeof sb.st_mtim);
 		} else if (S_ISREG(sb.st_mode) && (content = lh_read_file(full, &n))) {
 			h = fnv(h, content, n);
 			free(content);

@@ -234,6 +234,9 @@ char **lh_sandbox_env(int mode, char *const extra[], size_t nextra);
  * itself when mode is off; free with lh_sandbox_free */
 char **lh_sandbox_argv(int mode, const char *dir, char *const cmd[]);
 void lh_sandbox_free(char **argv);
+/* In the child, just before it execs the sandbox (unless mode is off):
+ * close every descriptor above 2, so that none of ours gets in */
+void lh_sandbox_close_fds(int mode);
 /* 0 when the sandbox starts here for dir, else -1 and the one-line
  * reason in err */
 int lh_sandbox_probe(int mode, const char *dir, char *err, size_t size);

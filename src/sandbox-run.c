@@ -71,6 +71,7 @@ main(int argc, char **argv)
 		if (!strchr(av[0], '/') && (prog = lh_find_program(av[0])))
 			av[0] = prog;
 	}
+	lh_sandbox_close_fds(mode);
 	execve(av[0], av, env);
 	lh_die_errno(127, "%s", av[0]);
 }

@@ -109,7 +109,7 @@ apply(enum action a, const char *id, json_t *rec, json_t *fields, json_t *commit
 int
 main(int argc, char **argv)
 {
-	const char *dir = NULL, *id, *note_file = NULL, *edit_text = NULL;
+	const char *dir = NULL, *id, *note_file = NULL, *edit_text = NULL, *limit;
 	json_t *commit = json_null(), *note = json_null(), *reason = json_null();
 	json_t *fields = NULL, *rec, *new;
 	long token = -1, want = -1;
@@ -186,6 +186,20 @@ main(int argc, char **argv)
 			lh_die(LH_USAGE, "edit: id: cannot be changed");
 		if ((st = lh_task_fields_check(&board, fields, "edit: ", 0)))
 			return st;
+		/* a planner's bounds hold for edits as for publishing: the depth
+		 * of planning is counted by parents, so a planner that could
+		 * move a task (to the root) or make one a plan at the deepest
+		 * level would plan without end */
+		if ((limit = getenv("LONGHAUL_PARENT")) && *limit && json_object_get(fields, "parent")) {
+			lh_warn("edit: parent: a planner's tasks stay under its plan (LONGHAUL_PARENT)");
+			return LH_CONFLICT;
+		}
+		if ((limit = getenv("LONGHAUL_NO_PLAN")) && *limit && strcmp(limit, "0") &&
+		    json_is_string(json_object_get(fields, "kind")) &&
+		    !strcmp(json_string_value(json_object_get(fields, "kind")), "plan")) {
+			lh_warn("edit: kind plan: no sub-planning at this depth (LONGHAUL_NO_PLAN)");
+			return LH_CONFLICT;
+		}
 	}
 	/* an owner's write may race with a planner's edit: then read again */
 	for (tries = 0; tries < 5; tries++) {
