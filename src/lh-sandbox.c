@@ -15,7 +15,7 @@
  *   worktree's own state) is writable, while the .git file, the
  *   worktree's gitdir and commondir
  *   files, the common config and packed refs, refs/remotes (the branch
- *   as the harness read it) and objects/info (alternates) are read-only
+ *   as the harness read it) and objects/info (alternates) and objects/pack are read-only
  *   and hooks/ is
  *   an empty read-only directory: nothing an agent writes there is run
  *   or read as configuration by the harness's git outside;
@@ -348,6 +348,15 @@ bind_git(struct argv *a, const char *real)
 	 * name a FIFO); read-only whole, a mount point (a file alone could
 	 * be renamed away with its directory) */
 	lh_path(path, sizeof path, "%s/objects/info", common);
+	if (!exists(path, S_IFDIR))
+		mkdir(path, 0777);
+	if (exists(path, S_IFDIR))
+		add3(a, "--ro-bind", path, path);
+	/* packs too: git checks no hash when it reads one, and a pack is
+	 * read before loose objects; what the agent's git writes is loose,
+	 * which the worker checks against the names (clean_store) before it
+	 * makes a tree or stages work from the store */
+	lh_path(path, sizeof path, "%s/objects/pack", common);
 	if (!exists(path, S_IFDIR))
 		mkdir(path, 0777);
 	if (exists(path, S_IFDIR))
