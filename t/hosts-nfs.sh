@@ -32,16 +32,16 @@ at_exit 'rm -rf "$hosts_ssh_dir"'
 
 # hosts_quote ARG...: each ARG quoted for sh
 hosts_quote() {
-	for a in "$@"; do
-		printf "'%s' " "$(printf %s "$a" | sed "s/'/'\\\\''/g")"
+	for hosts_a in "$@"; do
+		printf "'%s' " "$(printf %s "$hosts_a" | sed "s/'/'\\\\''/g")"
 	done
 }
 # hosts_env: our exported variables, as sh assignments
 hosts_env() {
-	for v in $(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' | sort -u); do
-		case $v in PWD|OLDPWD|SHLVL|HOSTNAME|_|SSH_*|HOSTS_NETNS) continue ;; esac
-		eval "[ -n \"\${$v+set}\" ]" || continue
-		eval "printf 'export %s=%s; ' \"\$v\" \"\$(hosts_quote \"\$$v\")\""
+	for hosts_v in $(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' | sort -u); do
+		case $hosts_v in PWD|OLDPWD|SHLVL|HOSTNAME|_|SSH_*|HOSTS_NETNS) continue ;; esac
+		eval "[ -n \"\${$hosts_v+set}\" ]" || continue
+		eval "printf 'export %s=%s; ' \"\$hosts_v\" \"\$(hosts_quote \"\$$hosts_v\")\""
 	done
 }
 hosts_ssh() {
