@@ -63,7 +63,7 @@ one() {
 	i=0
 	while [ $i -lt "$n" ]; do i=$((i + 1)); task-publish -D -v 'test -s numbers' "task $i" >/dev/null; done
 	: >"$dir/gitd.log"
-	logins0=$(grep -c 'Accepted publickey' "$dir/ssh/sshd.log" || :)
+	logins0=$(grep -c 'Accepted publickey' "$dir/ssh/sshd.log" 2>/dev/null || :)
 	/usr/bin/time -f '%e %U %S' -o "$dir/time" \
 		longhaul-worker -w 1 -R "$2" -W "$dir/work" 2>"$dir/err" || :
 	[ "$(task-ls -s done | wc -l)" -eq "$n" ] || { echo "$1: not every task done" >&2; cat "$dir/err" >&2; exit 1; }
@@ -72,7 +72,7 @@ $(tail -n 1 "$dir/time")
 EOT
 	fetches=$(grep -c 'Request upload-pack' "$dir/gitd.log" || :)
 	pushes=$(grep -c 'Request receive-pack' "$dir/gitd.log" || :)
-	logins=$(( $(grep -c 'Accepted publickey' "$dir/ssh/sshd.log" || :) - logins0 ))
+	logins=$(( $(grep -c 'Accepted publickey' "$dir/ssh/sshd.log" 2>/dev/null || :) - ${logins0:-0} ))
 	awk -v w="$1" -v n="$n" -v wall="$wall" -v cpu="$(echo "$user + $sys" | bc)" -v f="$fetches" -v p="$pushes" -v l="$logins" \
 	    'BEGIN { printf "%-10s %8.3f %8.3f %8s %8s %8s\n", w, wall / n, cpu / n,
 	        w == "git" ? sprintf("%.2f", f / n) : "-", w == "git" ? sprintf("%.2f", p / n) : "-",
