@@ -1,12 +1,22 @@
 # t/hosts.sh: two or three "hosts" on this machine for the tests of
-# longhaul across machines, sourced after t/lib.sh and t/ssh.sh. One
-# directory ($HOSTS_EXPORT) is served by the test's sshd; each host has
-# its own sshfs mount of it with sshfs's default caching (its own
-# attribute, directory and name caches, as two NFS clients have) and its
-# own hostname (a UTS namespace of its own). Skips the test, with the
-# reason, where sshfs, FUSE or UTS namespaces are missing; installs
-# nothing. What it starts it stops: its mounts with fusermount -u, the
-# sshd through t/ssh.sh.
+# longhaul across machines, sourced after t/lib.sh and t/ssh.sh, each
+# with its own hostname, its own client of one shared directory
+# ($HOSTS_EXPORT) and that client's default caching (its own attribute,
+# directory and name caches). HOSTS_FS says which filesystem:
+#   sshfs (default)  the test's sshd serves the directory; each host is a
+#                    UTS namespace of its own with its own sshfs mount
+#   nfs              an NFS server in user space (nfs-ganesha, its VFS
+#                    backend, NFSv3 over TCP) serves it; each host is a
+#                    user-mode Linux kernel (Debian's user-mode-linux,
+#                    the machine's / as its root) whose own kernel NFS
+#                    client mounts it, default options plus
+#                    $HOSTS_NFS_OPTS; the test runs in a network
+#                    namespace of its own, where a tap reaches each host
+#                    and 127.0.0.1 of the hosts is the test's
+# Skips the test, with the reason, where the filesystem cannot be served
+# or mounted; installs nothing (.ci/run does). What it starts it stops:
+# sshfs mounts with fusermount -u; the NFS server, rpcbind and the hosts'
+# kernels; the sshd through t/ssh.sh.
 #
 #   start_hosts N          mount $TRASH/hostI for I in 1..N (board at
 #                          $TRASH/hostI/board, the export's board/)
@@ -14,10 +24,25 @@
 #                          LONGHAUL_BOARD on host I's mount ($HOSTS_BOARD,
 #                          default board, below the export; a new name for
 #                          a new board, since a mount's cache may still
-#                          show a removed one)
+#                          show a removed one); the environment, the
+#                          directory, stdin, stdout and the exit status
+#                          are the caller's
 #   host_spawn I cmd [arg...]  the same in the background; $HOST_PID is
-#                          cmd's own pid (to wait for, to look at)
+#                          its pid here (to wait for)
+#   host_inotify I         true when a process of host I started by
+#                          host_spawn ($HOST_PID) watches with inotify
 #   host_dir I             host I's mount point
+HOSTS_FS=${HOSTS_FS:-sshfs}
+HOSTS_EXPORT=$TRASH/export
+HOSTS_N=0
+
+host_dir() { echo "$TRASH/host$1"; }
+
+case $HOSTS_FS in
+sshfs) ;;
+nfs) . "$T_DIR/hosts-nfs.sh"; return 0 ;;
+*) echo "Bail out! HOSTS_FS=$HOSTS_FS: not sshfs or nfs"; exit 1 ;;
+esac
 command -v sshfs >/dev/null 2>&1 || skip_all "sshfs is missing (Debian: sshfs)"
 HOSTS_FUSERMOUNT=$(command -v fusermount3 || command -v fusermount) ||
 	skip_all "fusermount is missing (Debian: fuse3)"
@@ -31,11 +56,6 @@ elif unshare --user --map-root-user --uts sh -c 'hostname longhaul-probe' 2>/dev
 else
 	skip_all "cannot make a UTS namespace (unshare --uts) to give a host its name"
 fi
-HOSTS_EXPORT=$TRASH/export
-HOSTS_N=0
-
-host_dir() { echo "$TRASH/host$1"; }
-
 start_hosts() {
 	[ -n "${SSH_PORT:-}" ] || start_sshd
 	mkdir -p "$HOSTS_EXPORT"
@@ -67,3 +87,5 @@ host_spawn() {
 	(LONGHAUL_BOARD=$TRASH/host$h/${HOSTS_BOARD:-board} exec $HOSTS_UNSHARE sh -c 'hostname "$0" && exec "$@"' "longhaul-h$h" "$@") &
 	HOST_PID=$!
 }
+
+host_inotify() { ls -l "/proc/$HOST_PID/fd" 2>/dev/null | grep -q inotify; }
