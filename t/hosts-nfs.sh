@@ -5,6 +5,9 @@
 # on TCP, and each host is a user-mode Linux kernel (t/nfs-host.sh is its
 # init) reached through a tap of its own at 10.249.I.2, which mounts the
 # export with its own kernel NFS client and serves ssh for on_host.
+# (minutes of user-mode kernels: CI runs them once, in its plain pass)
+[ -z "${LONGHAUL_TEST_NO_NFS:-}" ] ||
+	skip_all "LONGHAUL_TEST_NO_NFS is set: the NFS hosts are left to another pass"
 uml_modules=/usr/lib/uml/modules
 command -v linux.uml >/dev/null 2>&1 && [ -d "$uml_modules" ] ||
 	skip_all "user-mode Linux is missing (Debian: user-mode-linux), the hosts' NFS clients"
