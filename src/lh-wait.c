@@ -15,7 +15,13 @@
  * directory's listing stay as they were for 20 s, but a lookup of a name
  * that did not exist goes to the server every time. NFS caches the same
  * way (acregmax, acdirmax), and looks up a new name at once with
- * lookupcache=positive. So a waiter looks for the one exact name bell.d/
+ * lookupcache=positive. With NFS's default, lookupcache=all, the answer
+ * "no such name" is cached too, until the directory's cached attributes
+ * expire: so before it looks, a waiter has the attributes of bell.d
+ * fetched from the server (statx with AT_STATX_FORCE_SYNC, one GETATTR),
+ * and a directory changed since its last look has its cached answers
+ * looked up again (on a local filesystem this costs a system call). So a
+ * waiter looks for the one exact name bell.d/
  * SEQ+1 (SEQ: the last it has seen) every LH_BELL_POLL seconds, and
  * reads it, and the names it holds let a claimant try the new hints
  * directly where its listing of ready/ may still hide them. A new waiter
@@ -27,6 +33,7 @@
  *
  * The bell is a hint: nothing is lost when it fails. A waiter always
  * looks at the board itself after waking, and polls anyway. */
+#define _GNU_SOURCE             /* statx */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -80,6 +87,18 @@ exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
+/* bell.d's attributes from the server, not a client's cache: a cached
+ * "no such entry" under it is then checked again if it changed */
+static void
+bell_fresh(struct lh_board *b)
+{
+	char dir[PATH_MAX];
+	struct statx sx;
+
+	lh_path(dir, sizeof dir, "%s/bell.d", b->dir);
+	statx(AT_FDCWD, dir, AT_STATX_FORCE_SYNC, STATX_MTIME, &sx);
+}
+
 /* The last entry: the highest the listing shows, then forward by exact
  * names, since a listing may be older than the lookups that follow. With
  * lowest set, the lowest listed too (0 when none). */
@@ -92,6 +111,7 @@ bell_last(struct lh_board *b, long *lowest)
 	long n, last = 0, low = 0;
 
 	lh_path(dir, sizeof dir, "%s/bell.d", b->dir);
+	bell_fresh(b);
 	if ((dp = opendir(dir))) {
 		while ((d = readdir(dp))) {
 			n = strtol(d->d_name, &end, 10);
@@ -181,6 +201,7 @@ read_news(struct lh_board *b, long *seen)
 	int got = 0;
 
 	news_in[0] = 0;
+	bell_fresh(b);
 	for (;;) {
 		entry_path(b, *seen + 1, path, sizeof path);
 		/* open() asks the server; a stat() of the name might not */
