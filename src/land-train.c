@@ -464,8 +464,9 @@ token_current(const struct entry *e)
 		return st == LH_NOTFOUND ? 0 : -1;
 	state = json_string_value(json_object_get(rec, "state"));
 	token = (long)json_integer_value(json_object_get(json_object_get(rec, "lease"), "token"));
+	v = state && !strcmp(state, "claimed") && token == e->token;
 	json_decref(rec);
-	return state && !strcmp(state, "claimed") && token == e->token;
+	return v;
 }
 
 /* have the entry's commit here (fetched from its queue ref when not),
@@ -996,7 +997,7 @@ land(const char *id, long token, const char *commit)
 {
 	char entry[64], path[4400], tip[SHA_LEN + 1], found[SHA_LEN + 1];
 	json_t *o = NULL;
-	const char *what;
+	char what[64];
 	int r, drove_idle = 0;
 
 	if ((r = enqueue(id, token, commit, entry, sizeof entry)) != LH_OK)
@@ -1038,11 +1039,10 @@ land(const char *id, long token, const char *commit)
 			drove_idle = 0;
 	}
 	take_stop();
-	what = json_string_value(json_object_get(o, "outcome"));
+	snprintf(what, sizeof what, "%s", json_string_value(json_object_get(o, "outcome")) ?
+	    json_string_value(json_object_get(o, "outcome")) : "");
 	write_feedback(json_string_value(json_object_get(o, "output")));
 	lh_path(path, sizeof path, "%s/%s", outcomedir, entry);
-	if (!what)
-		what = "";
 	if (!strcmp(what, "landed")) {
 		/* the branch says so, or it did not land */
 		if (read_tip(tip) < 0 || landed_for(id, tip, found) != 1) {
