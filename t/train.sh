@@ -15,15 +15,26 @@ train_project() {
 	git --git-dir="$TRASH/remote.git" config longhaul.board "$LONGHAUL_BOARD"
 }
 
-# train_tasks N: publish tasks "train task TRAIN-0001".. , each to append
-# a line "done" to its file (what the model's rules do, see train_rules)
+# train_tasks N [FIRST]: publish tasks "train task TRAIN-FIRST".. (FIRST
+# 1 by default), N of them, each to append a line "done" to its file
+# (what the model's rules do, see train_rules)
 train_tasks() {
-	i=1
-	while [ $i -le "$1" ]; do
+	i=${2:-1}
+	while [ $i -lt $(( ${2:-1} + $1 )) ]; do
 		t=$(printf %04d $i)
 		printf '{"title":"train task TRAIN-%s","body":"Append a line reading done to files/t%s.txt.","verify":["grep -q done files/t%s.txt"]}\n' "$t" "$t" "$t"
 		i=$((i + 1))
 	done | task-publish -j >/dev/null
+}
+
+# queue_up N FIRST [worker options]: publish N tasks from FIRST, start a
+# worker for each, and wait until the queue holds all that were started
+queue_up() {
+	n=$1 first=$2; shift 2
+	train_tasks "$n" "$first"
+	start_workers "$n" "$@"
+	wait_for 120 '[ "$(queued)" -eq $((next_worker - 1)) ]' ||
+	    { echo "Bail out! $(queued) queued, not $((next_worker - 1))"; cat "$TRASH"/w*.err; exit 1; }
 }
 
 # train_rules [EXTRA]: the model appends WHAT to its task's file, WHAT
@@ -45,17 +56,17 @@ release_turn() { LONGHAUL_PID=$$ board-turn give push-main "$held"; }
 # queued: how many entries the train's queue holds
 queued() { ls "$LONGHAUL_BOARD/train/push-main/queue" 2>/dev/null | grep -c . || :; }
 
-# start_workers N [worker options]: N train workers, one task each, in
-# the background; their pids in $workers, stderr in $TRASH/wN.err
+# start_workers N [worker options]: N more train workers, one task
+# each, in the background; their pids in $workers, stderr in
+# $TRASH/wN.err
+workers= next_worker=1
 start_workers() {
 	n=$1; shift
-	workers=
-	i=1
-	while [ $i -le "$n" ]; do
-		LONGHAUL_AGENT=w$i setsid longhaul-worker -1 -L train -R "$TRASH/remote.git" -W "$TRASH/work" "$@" \
-		    </dev/null >/dev/null 2>"$TRASH/w$i.err" &
+	while [ "$n" -gt 0 ]; do
+		LONGHAUL_AGENT=w$next_worker setsid longhaul-worker -1 -L train -R "$TRASH/remote.git" -W "$TRASH/work" "$@" \
+		    </dev/null >/dev/null 2>"$TRASH/w$next_worker.err" &
 		workers="$workers $!"
-		i=$((i + 1))
+		next_worker=$((next_worker + 1)) n=$((n - 1))
 	done
 	at_exit 'for p in $workers; do kill -9 -- -$p 2>/dev/null; done'
 }
