@@ -68,7 +68,7 @@ start_workers() {
 		workers="$workers $!"
 		next_worker=$((next_worker + 1)) n=$((n - 1))
 	done
-	at_exit 'for p in $workers; do kill -9 -- -$p 2>/dev/null; done'
+	at_exit 'for p in $workers; do kill -9 -$p 2>/dev/null; done'
 }
 
 # wait_workers: wait for them all; the number that did not exit 0 in $bad
@@ -102,4 +102,14 @@ trailers_once() {
 	done
 	[ "$(git --git-dir="$TRASH/remote.git" log --format='%(trailers:key=Longhaul-Task,valueonly)' main | grep -c .)" -eq "$1" ] &&
 	    [ "$(task-ls -s done | grep -c .)" -eq "$1" ]
+}
+
+# driver_field FIELD: a field of the train's state.json (jq path)
+driver_field() { jq -r "$1" "$LONGHAUL_BOARD/train/push-main/state.json" 2>/dev/null; }
+
+# restart_dead NAME: a worker of NAME again, which takes over what the
+# dead one held (done when its commit is on main), then finds nothing
+restart_dead() {
+	LONGHAUL_AGENT=$1 longhaul-worker -1 -w 1 -L train -R "$TRASH/remote.git" -W "$TRASH/work" \
+	    </dev/null >/dev/null 2>>"$TRASH/restart.err"
 }
