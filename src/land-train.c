@@ -105,7 +105,7 @@ struct entry {
 static struct lh_board board;
 static const char *repo, *branch = "main", *feedback_file;
 static const char *gates[MAXGATES];
-static int ngates, max_batch = 16;
+static int ngates, max_batch = 16, parallel = 1;
 static double lease = 60, gate_timeout = 1800;
 static char name[LH_ID_MAX + 8], treedir[4096];
 static char traindir[4200], queuedir[4300], outcomedir[4300], statepath[4300], turndir[4200];
@@ -594,7 +594,6 @@ gate(const char *sha, char **output)
 	int i, s;
 
 	*output = NULL;
-	gate_runs++;
 	if (stat(treedir, &st) == 0) {
 		char *co[] = {"git", "-C", treedir, "checkout", "-q", "--detach", "-f", (char *)sha, NULL};
 		char *cl[] = {"git", "-C", treedir, "clean", "-qffdx", NULL};
@@ -680,6 +679,72 @@ gate(const char *sha, char **output)
 		}
 	}
 	return 0;
+}
+
+/* Run the gate on the k commits shas at once, each in a tree of its own
+ * (the driver's tree, then TREE-2, TREE-3...), each in a child process;
+ * the turn is touched meanwhile. results[i]: 0 green, 1 red (its
+ * feedback in outputs[i]), -1 error. */
+static void
+gate_stacks(char *const shas[], int k, int results[], char *outputs[])
+{
+	char base[4096], fb[4200];
+	pid_t pids[64];
+	int i, st;
+	double last = lh_monotonic();
+
+	snprintf(base, sizeof base, "%s", treedir);
+	gate_runs += k;
+	for (i = 0; i < k; i++) {
+		outputs[i] = NULL;
+		if ((pids[i] = fork()) < 0) {
+			results[i] = -1;
+			continue;
+		}
+		if (pids[i] == 0) {
+			char *out;
+			int r;
+			FILE *f;
+
+			held[0] = 0;     /* the parent holds the turn */
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (i > 0)
+				lh_path(treedir, sizeof treedir, "%s-%d", base, i + 1);
+			lh_path(fb, sizeof fb, "%s.feedback", treedir);
+			r = gate(shas[i], &out);
+			if (r == 1 && (!(f = fopen(fb, "w")) || fputs(out, f) < 0 || fclose(f) != 0))
+				r = -1;
+			_exit(r == 0 ? 0 : r == 1 ? 1 : 2);
+		}
+	}
+	for (i = 0; i < k; i++) {
+		if (pids[i] < 0)
+			continue;
+		for (;;) {
+			pid_t w = waitpid(pids[i], &st, WNOHANG);
+
+			if (w == pids[i])
+				break;
+			if (w < 0 && errno != EINTR) {
+				st = 2 << 8;
+				break;
+			}
+			if (lh_monotonic() - last > lease / 3) {
+				touch_turn();
+				last = lh_monotonic();
+			}
+			poll(NULL, 0, 100);
+		}
+		results[i] = WIFEXITED(st) && WEXITSTATUS(st) < 2 ? WEXITSTATUS(st) : -1;
+		if (results[i] == 1) {
+			if (i > 0)
+				lh_path(fb, sizeof fb, "%s-%d.feedback", base, i + 1);
+			else
+				lh_path(fb, sizeof fb, "%s.feedback", base);
+			if (!(outputs[i] = lh_read_file(fb, NULL)))
+				outputs[i] = lh_strdup("(the gate's output is lost)\n");
+		}
+	}
 }
 
 /* ---- driving ---- */
@@ -811,30 +876,58 @@ round_once(void)
 		free(stack);
 		return progress;
 	}
-	/* the gate on the top; on red, bisect: lo passes, hi fails */
+	/* the gate on the top; on red, bisect: prefix lo passes, hi fails,
+	 * up to parallel prefixes between them tested at once (a red stack
+	 * stays red with more on top: the search is monotone) */
 	state_write("testing", tip, stack, nstack, nstack);
-	if ((r = gate(stack[nstack - 1].stacked, &red)) < 0)
-		goto fail;
+	{
+		char *top = stack[nstack - 1].stacked;
+		int res;
+
+		gate_stacks(&top, 1, &res, &red);
+		if (res < 0)
+			goto fail;
+		r = res;
+	}
 	if (r == 0)
 		good = nstack;
 	else {
 		size_t lo = 0, hi = nstack;
 
 		while (hi - lo > 1) {
-			size_t mid = (lo + hi) / 2;
-			char *out;
+			size_t span = hi - lo - 1, k = span < (size_t)parallel ? span : (size_t)parallel, j;
+			size_t at[64];
+			char *shas[64], *outs[64];
+			int res[64], err = 0;
 
-			touch_turn();
-			state_write("bisecting", tip, stack, nstack, mid);
-			if ((r = gate(stack[mid - 1].stacked, &out)) < 0)
-				goto fail;
-			if (r == 0)
-				lo = mid;
-			else {
-				hi = mid;
-				free(red);
-				red = out;
+			for (j = 0; j < k; j++) {
+				at[j] = lo + 1 + (j + 1) * (span + 1) / (k + 1) - 1;
+				if (j && at[j] <= at[j - 1])
+					at[j] = at[j - 1] + 1;
+				shas[j] = stack[at[j] - 1].stacked;
 			}
+			touch_turn();
+			state_write("bisecting", tip, stack, nstack, at[0]);
+			gate_stacks(shas, (int)k, res, outs);
+			for (j = 0; j < k; j++)
+				if (res[j] < 0)
+					err = 1;
+			/* the last green below the first red */
+			for (j = 0; !err && j < k; j++) {
+				if (res[j] == 0 && at[j] > lo && at[j] < hi)
+					lo = at[j];
+				else if (res[j] == 1 && at[j] < hi) {
+					hi = at[j];
+					free(red);
+					red = outs[j];
+					outs[j] = NULL;
+					break;
+				}
+			}
+			for (j = 0; j < k; j++)
+				free(outs[j]);
+			if (err)
+				goto fail;
 		}
 		good = lo;
 		culprit = hi - 1;
@@ -1134,7 +1227,9 @@ main(int argc, char **argv)
 		lease = atof(env);
 	if ((env = getenv("LONGHAUL_VERIFY_TIMEOUT")) && *env)
 		gate_timeout = atof(env);
-	while ((c = getopt(argc, argv, "+b:r:B:q:d:g:n:l:o:")) != -1)
+	if ((env = getenv("LONGHAUL_TRAIN_PARALLEL")) && *env)
+		parallel = atoi(env);
+	while ((c = getopt(argc, argv, "+b:r:B:q:d:g:n:l:o:p:")) != -1)
 		switch (c) {
 		case 'b': dir = optarg; break;
 		case 'r': repo = optarg; break;
@@ -1157,10 +1252,17 @@ main(int argc, char **argv)
 				lh_die(LH_USAGE, "lease '%s': not a number of seconds", optarg);
 			break;
 		case 'o': feedback_file = optarg; break;
+		case 'p':
+			parallel = (int)strtol(optarg, &end, 10);
+			if (*end || parallel < 1 || parallel > 64)
+				lh_die(LH_USAGE, "parallel '%s': not a number from 1 to 64", optarg);
+			break;
 		default: lh_usage(usage);
 		}
 	if (max_batch < 1 || max_batch > 1024)
 		max_batch = 16;
+	if (parallel < 1 || parallel > 64)
+		parallel = 1;
 	if (optind >= argc)
 		lh_usage(usage);
 	op = argv[optind];
