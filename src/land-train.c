@@ -876,23 +876,50 @@ round_once(void)
 		free(stack);
 		return progress;
 	}
-	/* the gate on the top; on red, bisect: prefix lo passes, hi fails,
-	 * up to parallel prefixes between them tested at once (a red stack
-	 * stays red with more on top: the search is monotone) */
+	/* the gate on the top and, with parallel > 1, on prefixes spread
+	 * below it at the same time (speculation: a red top needs no second
+	 * wait to know where to look); then bisect: prefix lo passes, hi
+	 * fails, up to parallel prefixes between them tested at once (a red
+	 * stack stays red with more on top: the search is monotone) */
 	state_write("testing", tip, stack, nstack, nstack);
+	good = 0;
 	{
-		char *top = stack[nstack - 1].stacked;
-		int res;
-
-		gate_stacks(&top, 1, &res, &red);
-		if (res < 0)
-			goto fail;
-		r = res;
-	}
-	if (r == 0)
-		good = nstack;
-	else {
+		size_t k = nstack < (size_t)parallel ? nstack : (size_t)parallel, j, at[64];
+		char *shas[64], *outs[64];
+		int res[64], err = 0, anyred = 0;
 		size_t lo = 0, hi = nstack;
+
+		for (j = 0; j < k; j++) {
+			at[j] = (j + 1) * nstack / k;
+			shas[j] = stack[at[j] - 1].stacked;
+		}
+		gate_stacks(shas, (int)k, res, outs);
+		for (j = 0; j < k; j++)
+			if (res[j] < 0)
+				err = 1;
+		for (j = 0; !err && j < k; j++) {
+			if (res[j] == 0)
+				lo = at[j];
+			else {
+				hi = at[j];
+				red = outs[j];
+				outs[j] = NULL;
+				anyred = 1;
+				break;
+			}
+		}
+		for (j = 0; j < k; j++)
+			free(outs[j]);
+		if (err)
+			goto fail;
+		r = anyred;
+		if (!anyred)
+			good = nstack;
+		else
+			good = lo, culprit = hi;    /* narrowed below */
+	}
+	if (r != 0) {
+		size_t lo = good, hi = culprit;
 
 		while (hi - lo > 1) {
 			size_t span = hi - lo - 1, k = span < (size_t)parallel ? span : (size_t)parallel, j;
@@ -1091,7 +1118,7 @@ land(const char *id, long token, const char *commit)
 	char entry[64], path[4400], tip[SHA_LEN + 1], found[SHA_LEN + 1];
 	json_t *o = NULL;
 	char what[64];
-	int r, drove_idle = 0;
+	int r, drove_idle = 0, failed = 0;
 
 	if ((r = enqueue(id, token, commit, entry, sizeof entry)) != LH_OK)
 		return r;
@@ -1126,10 +1153,16 @@ land(const char *id, long token, const char *commit)
 			 * look again soon, but never spin */
 			if (++drove_idle > 3)
 				lh_wait_bell(&board, 0.25);
-		} else if (r < 0)
+		} else if (r < 0) {
+			/* a branch that cannot be read, a push refused again
+			 * and again: give the turn to another, and say so */
+			if (++failed >= 10) {
+				take_stop();
+				lh_die(LH_SYSERR, "%s: the train failed 10 rounds in a row", entry);
+			}
 			lh_wait_bell(&board, 1);
-		else
-			drove_idle = 0;
+		} else
+			drove_idle = failed = 0;
 	}
 	take_stop();
 	snprintf(what, sizeof what, "%s", json_string_value(json_object_get(o, "outcome")) ?
