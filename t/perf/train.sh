@@ -15,8 +15,8 @@
 #   serial  longhaul-worker -L serial -g GATE: each landing runs the gate
 #           on the new parent in the landing turn, one after another
 #   train   longhaul-worker -L train -g GATE: the merge train
-#           (land-train(1)), batches up to TRAIN_MAX (32), the top and
-#           prefixes below it tested TRAIN_PARALLEL (16) at a time
+#           (land-train(1)), batches up to TRAIN_MAX (16), the top and
+#           prefixes below it tested TRAIN_PARALLEL (8) at a time
 #   lock    the way that failed for the system we learn from: W agents
 #           (shell loops) take an flock on one shared JSON file of tasks
 #           and hold it across one model call while they decide what to
@@ -25,7 +25,8 @@
 #           red branch), and done marked under the lock. It has no gate,
 #           so it runs once, not once per V.
 #
-# Each run lasts max(TRAIN_SECONDS, 10 V) seconds (the lock's TRAIN_SECONDS) from the start of the
+# Each run lasts max(TRAIN_SECONDS, TRAIN_ROUNDS x V) seconds (the lock's
+# TRAIN_SECONDS) from the start of the
 # workers (the warm-up included: the first landings wait for the model)
 # and is then stopped. Measured from the run's own logs: landed commits
 # (a post-receive hook in the remote logs each update of main with the
@@ -42,8 +43,8 @@
 # every way; LONGHAUL_FSYNC=0 (a scratch board).
 #
 # Knobs: TRAIN_WORKERS (64), TRAIN_GATES ("10 30"), TRAIN_WAYS ("serial
-# train lock"), TRAIN_SECONDS (90), TRAIN_DELAY_MS (2000), TRAIN_MAX (32),
-# TRAIN_PARALLEL (16), TRAIN_DIR (scratch, t/perf/out/scratch). The table
+# train lock"), TRAIN_SECONDS (90), TRAIN_DELAY_MS (2000), TRAIN_MAX (16),
+# TRAIN_PARALLEL (8), TRAIN_ROUNDS (6), TRAIN_DIR (scratch, t/perf/out/scratch). The table
 # goes to stdout and t/perf/out/train.tsv; t/perf/plot-train makes the
 # SVG of doc/train.md from that file.
 set -u
@@ -57,7 +58,7 @@ unset LONGHAUL_AGENT LONGHAUL_AREA LONGHAUL_LEASE LONGHAUL_CONFIG OPENAI_API_KEY
 workers=${TRAIN_WORKERS:-64}
 gates=${TRAIN_GATES:-10 30}
 ways=${TRAIN_WAYS:-serial train lock}
-seconds=${TRAIN_SECONDS:-90}
+seconds=${TRAIN_SECONDS:-90} rounds=${TRAIN_ROUNDS:-6}
 delay=${TRAIN_DELAY_MS:-2000}
 die() { echo "train: $*" >&2; exit 1; }
 for t in longhaul-worker land-train agent-step llm-call llm-mock task-publish board-init jq git flock; do
@@ -75,7 +76,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 export LONGHAUL_FSYNC=0 LONGHAUL_SANDBOX=off LONGHAUL_SHARE="$top/share" GIT_CONFIG_NOSYSTEM=1 HOME="$scratch/home"
-export LONGHAUL_MODEL=openai:mock LONGHAUL_TRAIN_MAX=${TRAIN_MAX:-32} LONGHAUL_TRAIN_PARALLEL=${TRAIN_PARALLEL:-16}
+export LONGHAUL_MODEL=openai:mock LONGHAUL_TRAIN_MAX=${TRAIN_MAX:-16} LONGHAUL_TRAIN_PARALLEL=${TRAIN_PARALLEL:-8}
 # a wait for the turn of a few minutes is normal here
 export LONGHAUL_PUSH_ATTEMPTS=1000
 mkdir -p "$HOME"
@@ -162,9 +163,9 @@ results=$out/train.tsv
 run() {
 	way=$1 v=$2
 	window=$seconds
-	[ "$way" = lock ] || [ "$window" -ge $((10 * v)) ] || window=$((10 * v))
+	[ "$way" = lock ] || [ "$window" -ge $((rounds * v)) ] || window=$((rounds * v))
 	# more tasks than the window can land: a worker never waits for work
-	n=$(( workers * (window / 30 + 2) ))
+	n=$(( workers * (window / 10 + 2) ))
 	d=$scratch/run
 	rm -rf "$d" && mkdir -p "$d/lock"
 	project "$d" "$n"
