@@ -63,11 +63,12 @@
 #include "longhaul.h"
 
 static const char usage[] =
-    "land-train [-b board] -r repo [-B branch] [-q name] [-d dir] [-g gate] [-n max] [-l lease] [-o file] land ID TOKEN COMMIT | drive | show";
+    "land-train [-b board] -r repo [-B branch] [-q name] [-d dir] [-g gate] [-n max] [-p parallel] [-l lease] [-o file] land ID TOKEN COMMIT | drive | show";
 static const char manual[] =
 "usage: land-train [-b board] -r repo [-B branch] [-q name] [-d dir] [-g gate]\n"
-"                  [-n max] [-l lease] [-o file] land ID TOKEN COMMIT\n"
-"       land-train [-b board] -r repo [-B branch] [-q name] [-d dir] [-g gate] [-n max] drive\n"
+"                  [-n max] [-p parallel] [-l lease] [-o file] land ID TOKEN COMMIT\n"
+"       land-train [-b board] -r repo [-B branch] [-q name] [-d dir] [-g gate]\n"
+"                  [-n max] [-p parallel] drive\n"
 "       land-train [-b board] [-B branch] [-q name] show\n"
 "The merge train: queue a verified commit and wait for it to land, driving\n"
 "the train whenever this process holds the landing turn.\n"
@@ -85,6 +86,8 @@ static const char manual[] =
 "              each stack (may be given up to 16 times; none: always green)\n"
 "  -n max      at most this many entries in a stack (default\n"
 "              $LONGHAUL_TRAIN_MAX, else 16)\n"
+"  -p parallel stacks tested at once, each in a tree of its own (default\n"
+"              $LONGHAUL_TRAIN_PARALLEL, else 1)\n"
 "  -l lease    the turn's lease (default $LONGHAUL_TURN_LEASE, else 60)\n"
 "  -o file     land: the feedback for the agent (gate output, conflict)\n"
 "Exit status of land: 0 landed (the commit on the branch is printed),\n"
@@ -1305,6 +1308,17 @@ main(int argc, char **argv)
 		snprintf(name, sizeof name, "push-%s", branch);
 	if (lh_name_check(name))
 		lh_die(LH_USAGE, "name '%s': %s", name, lh_name_check(name));
+	if (!strcmp(op, "land")) {
+		if (argc - optind != 4)
+			lh_usage(usage);
+		if (lh_id_check(argv[optind + 1]))
+			lh_die(LH_USAGE, "%s: %s", argv[optind + 1], lh_id_check(argv[optind + 1]));
+		strtol(argv[optind + 2], &end, 10);
+		if (*end || !*argv[optind + 2] || argv[optind + 2][0] == '-' || argv[optind + 2][0] == '0')
+			lh_die(LH_USAGE, "token '%s': not a claim's token", argv[optind + 2]);
+		if (!sha_ok(argv[optind + 3]))
+			lh_die(LH_USAGE, "commit '%s': not a full SHA-1", argv[optind + 3]);
+	}
 	lh_board_open(&board, dir);
 	paths();
 	if (!strcmp(op, "show")) {

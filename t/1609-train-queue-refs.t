@@ -2,11 +2,11 @@
 # The pre-receive hook and the train's queue refs: a queue ref passes
 # only when its commit names that task and token and the token is the
 # task's claim; any other ref under refs/longhaul/ is refused; pushing a
-# queue ref never moves a branch.
+# queue ref never moves a branch. land-train refuses bad operands.
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/agent.sh"
 . "$T_DIR/train.sh"
-plan 7
+plan 9
 board-init >/dev/null
 train_project 2
 train_tasks 2
@@ -32,3 +32,6 @@ expect_code 1 "one whose commit names another task is refused" -- push "+$(commi
 expect_match "saying why" "names other-task $token, not task $id" "$TRASH/push.err"
 expect_code 1 "another ref under refs/longhaul/ is refused" -- push "$c:refs/longhaul/elsewhere"
 expect_code 0 "a queue ref may be deleted" -- push ":refs/longhaul/queue/$id-$token"
+expect_code 2 "land-train refuses a bad task id, exit 2" -- land-train -r "$TRASH/clone" land ../x 1 "$c"
+expect_eq "in one line, and nothing is queued" "land-train: ../x: task id may not start with '.' or '-'|0" \
+    "$(cat "$TRASH/err")|$(ls "$LONGHAUL_BOARD/train/push-main/queue" 2>/dev/null | wc -l)"
