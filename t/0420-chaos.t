@@ -12,14 +12,16 @@
 #
 # Knobs (make chaos runs a bigger one): CHAOS_TASKS (150), CHAOS_WORKERS
 # (8), CHAOS_LEASE (3 s), CHAOS_DELAY_MS (the model's delay, 1500 ms),
-# CHAOS_TIMEOUT (600 s), CHAOS_SEED.
+# CHAOS_TIMEOUT (600 s), CHAOS_SEED, CHAOS_LAND (the workers' -L: serial,
+# or train for the merge train, as t/1607 runs it).
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/agent.sh"
 tasks=${CHAOS_TASKS:-150} workers=${CHAOS_WORKERS:-8} lease=${CHAOS_LEASE:-3}
 delay=${CHAOS_DELAY_MS:-1500} timeout=${CHAOS_TIMEOUT:-600} seed=${CHAOS_SEED:-$$}
+land=${CHAOS_LAND:-serial}
 plan 9
 board-init >/dev/null
-diag "chaos: $tasks tasks, $workers workers, lease $lease s, model delay $delay ms, seed $seed"
+diag "chaos: $tasks tasks, $workers workers, lease $lease s, model delay $delay ms, seed $seed, landing $land"
 git init -q "$TRASH/seed"
 (cd "$TRASH/seed" && mkdir files &&
  i=1 && while [ $i -le "$tasks" ]; do printf 'task %04d\n' $i >"files/t$(printf %04d $i).txt"; i=$((i + 1)); done &&
@@ -49,7 +51,7 @@ started=$(date +%s)
 supervise() {
 	n=0
 	while [ ! -e "$TRASH/stop" ]; do
-		LONGHAUL_AGENT=$1 setsid longhaul-worker -l "$lease" -R "$TRASH/remote.git" -W "$TRASH/work" \
+		LONGHAUL_AGENT=$1 setsid longhaul-worker -L "$land" -l "$lease" -R "$TRASH/remote.git" -W "$TRASH/work" \
 		    </dev/null >/dev/null 2>>"$TRASH/$1.err" &
 		echo $! >"$TRASH/$1.pid"
 		st=0
@@ -94,7 +96,7 @@ pick() {
 				landing[nl++] = i
 			# (not the keepers of turns: they live long, they would be
 			# most of the picks)
-			if (comm[i] ~ /^(git|git-receive-pac|pre-receive|task-update|task-claim|agent-step|board-turn|longhaul-worker)$/ &&
+			if (comm[i] ~ /^(git|git-receive-pac|pre-receive|task-update|task-claim|agent-step|board-turn|land-train|longhaul-worker)$/ &&
 			    line[i] !~ / keep /)
 				tool[nt++] = i
 		}

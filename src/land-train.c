@@ -1,0 +1,1370 @@
+/* land-train: the merge train. Commits that their workers verified on
+ * their own base wait in a queue on the board; whoever holds the landing
+ * turn (board-turn's queue push-BRANCH) drives the train: it stacks up
+ * to n queued commits on the tip of the branch, runs the gate once on
+ * the top of the stack, and lands the whole stack with one push. A red
+ * stack is bisected: the longest prefix that passes lands, and the first
+ * entry whose addition turns the gate red is the culprit, sent back to
+ * its worker with the gate's output. No daemon: every worker whose
+ * commit is queued waits for the turn and, meanwhile, for its entry's
+ * outcome; the one that gets the turn drives for everything queued.
+ *
+ * The board keeps (longhaul-board(5)), under BOARD/train/NAME/:
+ *	queue/TICKET-RANDOM     an entry: {"id","token","commit",...}, created
+ *	                        with link(), so never half written; TICKET is
+ *	                        the time of queueing in microseconds: FIFO
+ *	outcome/TICKET-RANDOM   what became of the entry (created with link:
+ *	                        the first decision stands)
+ *	state.json              what is being tested, on which base, by whom
+ *	                        (rewritten by rename)
+ *
+ * Guarantees, and why they hold:
+ * - Every commit at the tip after a landing passed the gate as part of
+ *   the stack that landed: the driver pushes only the top of a prefix of
+ *   the stack that it ran the gate on, built on the tip it read, and the
+ *   push is a fast-forward that never forces: it lands onto that tip or
+ *   not at all (ref updates are compare-and-swap on the old value). A
+ *   driver that lost its turn and pushes late is refused, not merged.
+ * - None lands twice: an entry whose task's trailer (Longhaul-Task: ID)
+ *   is on the branch is never stacked; the stack is built on the tip that
+ *   was searched; a stack holds one entry per task; the pre-receive hook
+ *   refuses a second commit of a task and one whose token is not the
+ *   task's claim.
+ * - None is lost: an entry is removed only after its outcome is written;
+ *   a driver killed anywhere leaves the entries queued for the next one,
+ *   and a push that landed before its driver died is found from the
+ *   branch (the trailers), never from the board.
+ * - A task is done exactly when its commit is on the branch: the outcome
+ *   "landed" is written only after the trailer is read back from the
+ *   branch, and the waiting worker reads the branch itself before it
+ *   says landed; the task is marked done by its worker (it holds the
+ *   token), or by the next claimant or board-reap -R.
+ * - The task's own verification ran on the worker's side before it
+ *   queued (longhaul-worker does that, on its own base).
+ * Entries are data: ids, tokens and SHAs are checked before use, and git
+ * runs as a child process with an argv, never through a shell. Agents do
+ * not see the board (the sandbox hides it).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "longhaul.h"
+
+static const char usage[] =
+    "land-train [-b board] -r repo [-B branch] [-q name] [-d dir] [-g gate] [-n max] [-p parallel] [-l lease] [-o file] land ID TOKEN COMMIT | drive | show";
+static const char manual[] =
+"usage: land-train [-b board] -r repo [-B branch] [-q name] [-d dir] [-g gate]\n"
+"                  [-n max] [-p parallel] [-l lease] [-o file] land ID TOKEN COMMIT\n"
+"       land-train [-b board] -r repo [-B branch] [-q name] [-d dir] [-g gate]\n"
+"                  [-n max] [-p parallel] drive\n"
+"       land-train [-b board] [-B branch] [-q name] show\n"
+"The merge train: queue a verified commit and wait for it to land, driving\n"
+"the train whenever this process holds the landing turn.\n"
+"  land        queue COMMIT (task ID, claim TOKEN; pushed to the remote as\n"
+"              refs/longhaul/queue/ID-TOKEN) and wait for its outcome\n"
+"  drive       take the turn and drive until the queue is empty\n"
+"  show        the train's state and queue, one JSON record a line\n"
+"  -r repo     the git repository to work in (its remote origin is the\n"
+"              shared one)\n"
+"  -B branch   the branch (default main)\n"
+"  -q name     the turn and train name (default push-BRANCH)\n"
+"  -d dir      where the driver checks out stacks for the gate\n"
+"              (default REPO/../train-tree)\n"
+"  -g gate     the gate, a shell command run in the sandbox on the top of\n"
+"              each stack (may be given up to 16 times; none: always green)\n"
+"  -n max      at most this many entries in a stack (default\n"
+"              $LONGHAUL_TRAIN_MAX, else 16)\n"
+"  -p parallel stacks tested at once, each in a tree of its own (default\n"
+"              $LONGHAUL_TRAIN_PARALLEL, else 1)\n"
+"  -l lease    the turn's lease (default $LONGHAUL_TURN_LEASE, else 60)\n"
+"  -o file     land: the feedback for the agent (gate output, conflict)\n"
+"Exit status of land: 0 landed (the commit on the branch is printed),\n"
+"1 the gate failed, 3 conflict, 4 the token is not the task's claim,\n"
+"7 the change is already on the branch; 2 usage, 5 bad board, 6 error.\n";
+
+#define MAXGATES 16
+#define SHA_LEN 40
+
+struct entry {
+	char name[64];
+	char id[LH_ID_MAX + 1];
+	long token;
+	char commit[SHA_LEN + 1];
+	char stacked[SHA_LEN + 1];   /* its commit rebuilt on the stack below */
+};
+
+static struct lh_board board;
+static const char *repo, *branch = "main", *feedback_file;
+static const char *gates[MAXGATES];
+static int ngates, max_batch = 16, parallel = 1;
+static double lease = 60, gate_timeout = 1800;
+static char name[LH_ID_MAX + 8], treedir[4096];
+static char traindir[4200], queuedir[4300], outcomedir[4300], statepath[4300], turndir[4200];
+static char held[4600];          /* the admitted turn entry, "" if none */
+static long gate_runs;
+static sigset_t landing_signals;
+
+/* ---- child processes ---- */
+
+/* Run argv (in dir when not NULL) with stdin from in (NULL: /dev/null),
+ * stdout into *out (NULL: to errfile or /dev/null), stderr to errfile
+ * (NULL: /dev/null; may be the same as stdout's). env: NAME=VALUE pairs
+ * to add. Returns the exit status, 128+signal, or -1. */
+static int
+runv(char *const argv[], const char *in, char **out, const char *errfile,
+    char *const env[], int session)
+{
+	int po[2] = {-1, -1}, pi[2] = {-1, -1}, st;
+	pid_t pid;
+	size_t len = 0, cap = 0;
+	char *buf = NULL;
+
+	if (out && pipe(po) < 0)
+		return -1;
+	if (in && pipe(pi) < 0)
+		return -1;
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		int fd;
+
+		sigprocmask(SIG_UNBLOCK, &landing_signals, NULL);
+		/* what the driver starts dies with it (timeout passes the
+		 * TERM on to the gate) */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (session)
+			setsid();
+		if (in) {
+			dup2(pi[0], 0);
+			close(pi[0]);
+			close(pi[1]);
+		} else if ((fd = open("/dev/null", O_RDONLY)) >= 0)
+			dup2(fd, 0);
+		fd = errfile ? open(errfile, O_WRONLY | O_CREAT | O_APPEND, 0644) :
+		    open("/dev/null", O_WRONLY);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			if (!out)
+				dup2(fd, 1);
+		}
+		if (out) {
+			dup2(po[1], 1);
+			close(po[0]);
+			close(po[1]);
+		}
+		for (; env && *env; env++)
+			putenv(*env);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (in) {
+		size_t n = strlen(in), k = 0;
+		ssize_t w;
+
+		close(pi[0]);
+		signal(SIGPIPE, SIG_IGN);
+		while (k < n && (w = write(pi[1], in + k, n - k)) > 0)
+			k += (size_t)w;
+		close(pi[1]);
+	}
+	if (out) {
+		ssize_t r;
+
+		close(po[1]);
+		for (;;) {
+			if (len + 4097 > cap)
+				buf = lh_realloc(buf, cap = cap * 2 + 8192);
+			if ((r = read(po[0], buf + len, cap - len - 1)) <= 0) {
+				if (r < 0 && errno == EINTR)
+					continue;
+				break;
+			}
+			len += (size_t)r;
+		}
+		close(po[0]);
+		buf[len] = 0;
+		*out = buf;
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* git -C REPO ARGS... (NULL-terminated); stdout into *out when given */
+static int
+git(char **out, ...)
+{
+	char *argv[32];
+	va_list ap;
+	int n = 0;
+
+	argv[n++] = "git";
+	argv[n++] = "-C";
+	argv[n++] = (char *)repo;
+	va_start(ap, out);
+	while (n < 31 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	return runv(argv, NULL, out, NULL, NULL, 0);
+}
+
+/* the first line of s, cut; s itself */
+static char *
+chomp(char *s)
+{
+	s[strcspn(s, "\n")] = 0;
+	return s;
+}
+
+static int
+sha_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < SHA_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[SHA_LEN] == 0;
+}
+
+/* the remote's tip of the branch into tip; 0, or -1 (said) */
+static int
+read_tip(char tip[SHA_LEN + 1])
+{
+	char spec[300], ref[300], *out = NULL;
+	int r;
+
+	snprintf(spec, sizeof spec, "+refs/heads/%s:refs/remotes/origin/%s", branch, branch);
+	snprintf(ref, sizeof ref, "refs/remotes/origin/%s^{commit}", branch);
+	if (git(NULL, "fetch", "-q", "origin", spec, (char *)NULL) != 0) {
+		lh_warn("%s: cannot fetch %s", repo, branch);
+		return -1;
+	}
+	r = git(&out, "rev-parse", "-q", "--verify", ref, (char *)NULL);
+	if (r != 0 || !sha_ok(chomp(out))) {
+		lh_warn("%s: cannot read %s", repo, branch);
+		free(out);
+		return -1;
+	}
+	memcpy(tip, out, SHA_LEN + 1);
+	free(out);
+	return 0;
+}
+
+/* the commit on the branch at tip that holds task id (its trailer) into
+ * found: 1 found, 0 not, -1 error */
+static int
+landed_for(const char *id, const char *tip, char found[SHA_LEN + 1])
+{
+	char grep[LH_ID_MAX + 32], *out = NULL, *line, *save;
+	int r, hit = 0;
+
+	snprintf(grep, sizeof grep, "--grep=Longhaul-Task: %s", id);
+	r = git(&out, "log", "-F", grep,
+	    "--format=%H %(trailers:key=Longhaul-Task,valueonly,separator=%x20)",
+	    tip, "--", (char *)NULL);
+	if (r != 0) {
+		free(out);
+		return -1;
+	}
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (strlen(line) > SHA_LEN + 1 && line[SHA_LEN] == ' ' &&
+		    !strcmp(line + SHA_LEN + 1, id)) {
+			memcpy(found, line, SHA_LEN);
+			found[SHA_LEN] = 0;
+			hit = 1;
+			break;
+		}
+	free(out);
+	return hit;
+}
+
+/* ---- the board side ---- */
+
+static void
+paths(void)
+{
+	lh_path(traindir, sizeof traindir, "%s/train/%s", board.dir, name);
+	lh_path(queuedir, sizeof queuedir, "%s/queue", traindir);
+	lh_path(outcomedir, sizeof outcomedir, "%s/outcome", traindir);
+	lh_path(statepath, sizeof statepath, "%s/state.json", traindir);
+	lh_path(turndir, sizeof turndir, "%s/turns/%s", board.dir, name);
+	if (lh_mkdirs(queuedir) < 0 || lh_mkdirs(outcomedir) < 0)
+		lh_die_errno(LH_SYSERR, "%s", traindir);
+}
+
+/* Read the entry called e->name: 0, or -1 when it is gone or not one
+ * (a malformed entry is said once and removed: nothing can land it) */
+static int
+entry_read(struct entry *e)
+{
+	char path[4400];
+	json_t *j, *v;
+	json_error_t err;
+	const char *s;
+
+	lh_path(path, sizeof path, "%s/%s", queuedir, e->name);
+	if (!(j = json_load_file(path, 0, &err)))
+		return -1;
+	s = json_string_value(json_object_get(j, "id"));
+	v = json_object_get(j, "token");
+	if (!s || lh_id_check(s) || !json_is_integer(v) || json_integer_value(v) < 1 ||
+	    !json_string_value(json_object_get(j, "commit")) ||
+	    !sha_ok(json_string_value(json_object_get(j, "commit")))) {
+		lh_warn("%s: not a train entry: removed", path);
+		unlink(path);
+		json_decref(j);
+		return -1;
+	}
+	snprintf(e->id, sizeof e->id, "%s", s);
+	e->token = (long)json_integer_value(v);
+	snprintf(e->commit, sizeof e->commit, "%s", json_string_value(json_object_get(j, "commit")));
+	json_decref(j);
+	return 0;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+}
+
+static int
+entry_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 18 && n < 64 && s[16] == '-' && strspn(s, "0123456789") == 16 &&
+	    strspn(s + 17, "0123456789abcdefghijklmnopqrstuvwxyz") == n - 17;
+}
+
+/* The entries of the queue, oldest first */
+static struct entry *
+entries(size_t *n)
+{
+	DIR *d;
+	struct dirent *de;
+	struct entry *e = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	if (!(d = opendir(queuedir)))
+		return NULL;
+	while ((de = readdir(d))) {
+		if (!entry_name_ok(de->d_name))
+			continue;
+		if (*n == cap)
+			e = lh_realloc(e, (cap = cap * 2 + 32) * sizeof *e);
+		memset(&e[*n], 0, sizeof *e);
+		snprintf(e[*n].name, sizeof e[*n].name, "%s", de->d_name);
+		(*n)++;
+	}
+	closedir(d);
+	if (*n)
+		qsort(e, *n, sizeof *e, by_name);
+	return e;
+}
+
+/* Is the entry decided? Its outcome record, or NULL */
+static json_t *
+outcome_read(const char *entry)
+{
+	char path[4400];
+	json_error_t err;
+
+	lh_path(path, sizeof path, "%s/%s", outcomedir, entry);
+	return json_load_file(path, 0, &err);
+}
+
+/* Decide an entry: its outcome (the first decision stands), then the
+ * entry removed */
+static void
+decide(struct entry *e, const char *outcome, const char *commit, const char *output)
+{
+	char path[4400], iso[32], *text;
+	json_t *j;
+
+	lh_iso_time(lh_now(), iso, sizeof iso);
+	j = json_pack("{s:s, s:s, s:I, s:s, s:s, s:o}", "outcome", outcome, "id", e->id,
+	    "token", (json_int_t)e->token, "queued", e->commit, "decided", iso,
+	    "by", lh_whoami());
+	if (commit)
+		json_object_set_new(j, "commit", json_string(commit));
+	if (output) {
+		size_t n = strlen(output);
+
+		/* the gate's output as text the board takes: cut, valid UTF-8 */
+		if (n > 48000)
+			n = 48000;
+		while (n && !lh_utf8_valid(output, n))
+			n--;
+		json_object_set_new(j, "output", json_stringn(output, n));
+	}
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	lh_path(path, sizeof path, "%s/%s", outcomedir, e->name);
+	lh_create_exclusive(&board, path, text);
+	free(text);
+	lh_path(path, sizeof path, "%s/%s", queuedir, e->name);
+	unlink(path);
+	lh_board_ring(&board);
+	fprintf(stderr, "land-train: %s: %s%s%s\n", e->id, outcome, commit ? " " : "", commit ? commit : "");
+}
+
+/* state.json: who drives, on which base, what is tested (by rename) */
+static void
+state_write(const char *what, const char *base, struct entry *stack, size_t n, size_t upto)
+{
+	char tmp[4400], iso[32], *text;
+	json_t *j, *a;
+	size_t i;
+	FILE *f;
+
+	lh_iso_time(lh_now(), iso, sizeof iso);
+	a = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:I, s:s, s:s}", "id", stack[i].id,
+		    "token", (json_int_t)stack[i].token, "commit", stack[i].commit,
+		    "stacked", stack[i].stacked));
+	j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:I}", "state", what, "since", iso,
+	    "base", base ? base : "", "driver", lh_whoami(), "stack", a,
+	    "testing", (json_int_t)upto, "gate_runs", (json_int_t)gate_runs);
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	lh_path(tmp, sizeof tmp, "%s/.state.%ld", traindir, (long)getpid());
+	if (!(f = fopen(tmp, "w")) || fprintf(f, "%s\n", text) < 0 || fclose(f) != 0 ||
+	    rename(tmp, statepath) != 0) {
+		lh_warn_errno("%s", statepath);
+		unlink(tmp);
+	}
+	free(text);
+}
+
+/* the task's claim is still this token? 1 yes, 0 no, -1 cannot read */
+static int
+token_current(const struct entry *e)
+{
+	json_t *rec;
+	int v, st;
+	const char *state;
+	long token;
+
+	if (!(rec = lh_task_read(&board, e->id, &v, &st, 0)))
+		return st == LH_NOTFOUND ? 0 : -1;
+	state = json_string_value(json_object_get(rec, "state"));
+	token = (long)json_integer_value(json_object_get(json_object_get(rec, "lease"), "token"));
+	v = state && !strcmp(state, "claimed") && token == e->token;
+	json_decref(rec);
+	return v;
+}
+
+/* have the entry's commit here (fetched from its queue ref when not),
+ * and it names its task: 1, or 0 */
+static int
+commit_ok(const struct entry *e)
+{
+	char spec[300], obj[64], *out = NULL;
+	char want[LH_ID_MAX + 64];
+	int r;
+
+	snprintf(obj, sizeof obj, "%s^{commit}", e->commit);
+	if (git(NULL, "cat-file", "-e", obj, (char *)NULL) != 0) {
+		snprintf(spec, sizeof spec, "refs/longhaul/queue/%s-%ld", e->id, e->token);
+		git(NULL, "fetch", "-q", "origin", spec, (char *)NULL);
+		if (git(NULL, "cat-file", "-e", obj, (char *)NULL) != 0)
+			return 0;
+	}
+	r = git(&out, "show", "-s",
+	    "--format=%(trailers:key=Longhaul-Task,valueonly,separator=%x20) %(trailers:key=Longhaul-Token,valueonly,separator=%x20)",
+	    e->commit, (char *)NULL);
+	snprintf(want, sizeof want, "%s %ld", e->id, e->token);
+	r = r == 0 && !strcmp(chomp(out), want);
+	free(out);
+	return r;
+}
+
+/* Stack e's commit on top: e->stacked. 0, 1 conflict (the text in
+ * *why), 2 its change is already there, -1 error */
+static int
+stack_one(const char *top, struct entry *e, char **why)
+{
+	char *out = NULL, *msg = NULL, *who = NULL, tree[SHA_LEN + 1], toptree[SHA_LEN + 1];
+	char obj[64], an[512], ae[512], ad[128], *env[4];
+	char *argv[] = {"git", "-C", (char *)repo, "commit-tree", tree, "-p", (char *)top, NULL};
+	int r;
+
+	*why = NULL;
+	snprintf(obj, sizeof obj, "%s^", e->commit);
+	if (git(&out, "rev-parse", "-q", "--verify", obj, (char *)NULL) == 0 &&
+	    !strcmp(chomp(out), top)) {
+		free(out);
+		memcpy(e->stacked, e->commit, SHA_LEN + 1);
+		return 0;
+	}
+	free(out);
+	out = NULL;
+	/* the worker's rebase: a three-way merge of the commit onto top, its
+	 * parent (an older tip, an ancestor of top) the base */
+	r = git(&out, "merge-tree", "--write-tree", "--name-only", top, e->commit, (char *)NULL);
+	if (r == 1) {
+		*why = out;
+		return 1;
+	}
+	if (r != 0 || !sha_ok(chomp(out))) {
+		free(out);
+		return -1;
+	}
+	memcpy(tree, out, SHA_LEN + 1);
+	free(out);
+	snprintf(obj, sizeof obj, "%s^{tree}", top);
+	out = NULL;
+	if (git(&out, "rev-parse", obj, (char *)NULL) != 0 || !sha_ok(chomp(out))) {
+		free(out);
+		return -1;
+	}
+	memcpy(toptree, out, SHA_LEN + 1);
+	free(out);
+	if (!strcmp(tree, toptree))
+		return 2;
+	if (git(&msg, "show", "-s", "--format=%B", e->commit, (char *)NULL) != 0 ||
+	    git(&who, "show", "-s", "--format=%an%n%ae%n%ad", "--date=raw", e->commit, (char *)NULL) != 0) {
+		free(msg);
+		free(who);
+		return -1;
+	}
+	{
+		char *p = who, *a = strsep(&p, "\n"), *m = p ? strsep(&p, "\n") : NULL,
+		    *d = p ? strsep(&p, "\n") : NULL;
+
+		snprintf(an, sizeof an, "GIT_AUTHOR_NAME=%s", a ? a : "");
+		snprintf(ae, sizeof ae, "GIT_AUTHOR_EMAIL=%s", m ? m : "");
+		snprintf(ad, sizeof ad, "GIT_AUTHOR_DATE=%s", d ? d : "");
+	}
+	env[0] = an, env[1] = ae, env[2] = ad, env[3] = NULL;
+	out = NULL;
+	r = runv(argv, msg, &out, NULL, env, 0);
+	free(msg);
+	free(who);
+	if (r != 0 || !sha_ok(chomp(out))) {
+		free(out);
+		return -1;
+	}
+	memcpy(e->stacked, out, SHA_LEN + 1);
+	free(out);
+	return 0;
+}
+
+/* ---- the turn ---- */
+
+static void
+touch_turn(void)
+{
+	if (held[0])
+		lh_turn_touch(held);
+}
+
+static void
+give_turn(void)
+{
+	if (held[0])
+		lh_turn_give(held);
+	held[0] = 0;
+}
+
+/* ---- the gate ---- */
+
+/* Check out sha in the driver's tree, run the gate there; 0 green, 1 red
+ * (the feedback in *output), -1 error */
+static int
+gate(const char *sha, char **output)
+{
+	char log[4200], *tree_argv[4] = {"git", "-C", treedir, NULL};
+	struct stat st;
+	int i, s;
+
+	*output = NULL;
+	if (stat(treedir, &st) == 0) {
+		char *co[] = {"git", "-C", treedir, "checkout", "-q", "--detach", "-f", (char *)sha, NULL};
+		char *cl[] = {"git", "-C", treedir, "clean", "-qffdx", NULL};
+
+		if (runv(co, NULL, NULL, NULL, NULL, 0) != 0 || runv(cl, NULL, NULL, NULL, NULL, 0) != 0) {
+			char *rm[] = {"rm", "-rf", treedir, NULL};
+
+			runv(rm, NULL, NULL, NULL, NULL, 0);
+		}
+	}
+	(void)tree_argv;
+	if (stat(treedir, &st) != 0) {
+		git(NULL, "worktree", "prune", (char *)NULL);
+		if (git(NULL, "worktree", "add", "-q", "--detach", "-f", treedir, sha, (char *)NULL) != 0) {
+			lh_warn("%s: cannot check out %s", treedir, sha);
+			return -1;
+		}
+	}
+	lh_path(log, sizeof log, "%s.out", treedir);
+	for (i = 0; i < ngates; i++) {
+		char secs[32];
+		char *argv[] = {"timeout", "-k", "5", secs, "sandbox-run", "-d", treedir,
+		    "-e", "TERM=dumb", "bash", "-c", (char *)gates[i], NULL};
+		pid_t pid;
+		int fd, wst;
+		double last = lh_monotonic();
+
+		snprintf(secs, sizeof secs, "%g", gate_timeout);
+		unlink(log);
+		/* the gate can take minutes: the turn is touched meanwhile */
+		if ((pid = fork()) < 0)
+			return -1;
+		if (pid == 0) {
+			sigprocmask(SIG_UNBLOCK, &landing_signals, NULL);
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if ((fd = open("/dev/null", O_RDONLY)) >= 0)
+				dup2(fd, 0);
+			if ((fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644)) >= 0) {
+				dup2(fd, 1);
+				dup2(fd, 2);
+			}
+			execvp(argv[0], argv);
+			_exit(127);
+		}
+		for (;;) {
+			pid_t w = waitpid(pid, &wst, WNOHANG);
+
+			if (w == pid)
+				break;
+			if (w < 0 && errno != EINTR)
+				return -1;
+			if (lh_monotonic() - last > lease / 3) {
+				touch_turn();
+				last = lh_monotonic();
+			}
+			poll(NULL, 0, 100);
+		}
+		s = WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + WTERMSIG(wst);
+		if (s != 0) {
+			size_t len = 0;
+			char *text = lh_read_file(log, &len), *fb;
+			size_t cap;
+
+			if (!text)
+				text = lh_strdup("");
+			cap = strlen(text) + strlen(gates[i]) + 512;
+			fb = lh_malloc(cap);
+			if (len > 8000)
+				snprintf(fb, cap, "The merge train stacked your commit on %s with others "
+				    "and ran the gate `%s` on it, and it failed (status %d).\n"
+				    "Its output (head and tail):\n%.3000s\n[...]\n%s\n"
+				    "Fix it, run the command yourself, then submit again.\n",
+				    branch, gates[i], s, text, text + len - 5000);
+			else
+				snprintf(fb, cap, "The merge train stacked your commit on %s with others "
+				    "and ran the gate `%s` on it, and it failed (status %d).\n"
+				    "Its output:\n%s\n"
+				    "Fix it, run the command yourself, then submit again.\n",
+				    branch, gates[i], s, text);
+			free(text);
+			*output = fb;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Run the gate on the k commits shas at once, each in a tree of its own
+ * (the driver's tree, then TREE-2, TREE-3...), each in a child process;
+ * the turn is touched meanwhile. results[i]: 0 green, 1 red (its
+ * feedback in outputs[i]), -1 error. */
+static void
+gate_stacks(char *const shas[], int k, int results[], char *outputs[])
+{
+	char base[4096], fb[4200];
+	pid_t pids[64];
+	int i, st;
+	double last = lh_monotonic();
+
+	snprintf(base, sizeof base, "%s", treedir);
+	gate_runs += k;
+	for (i = 0; i < k; i++) {
+		outputs[i] = NULL;
+		if ((pids[i] = fork()) < 0) {
+			results[i] = -1;
+			continue;
+		}
+		if (pids[i] == 0) {
+			char *out;
+			int r;
+			FILE *f;
+
+			held[0] = 0;     /* the parent holds the turn */
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (i > 0)
+				lh_path(treedir, sizeof treedir, "%s-%d", base, i + 1);
+			lh_path(fb, sizeof fb, "%s.feedback", treedir);
+			r = gate(shas[i], &out);
+			if (r == 1 && (!(f = fopen(fb, "w")) || fputs(out, f) < 0 || fclose(f) != 0))
+				r = -1;
+			_exit(r == 0 ? 0 : r == 1 ? 1 : 2);
+		}
+	}
+	for (i = 0; i < k; i++) {
+		if (pids[i] < 0)
+			continue;
+		for (;;) {
+			pid_t w = waitpid(pids[i], &st, WNOHANG);
+
+			if (w == pids[i])
+				break;
+			if (w < 0 && errno != EINTR) {
+				st = 2 << 8;
+				break;
+			}
+			if (lh_monotonic() - last > lease / 3) {
+				touch_turn();
+				last = lh_monotonic();
+			}
+			poll(NULL, 0, 100);
+		}
+		results[i] = WIFEXITED(st) && WEXITSTATUS(st) < 2 ? WEXITSTATUS(st) : -1;
+		if (results[i] == 1) {
+			if (i > 0)
+				lh_path(fb, sizeof fb, "%s-%d.feedback", base, i + 1);
+			else
+				lh_path(fb, sizeof fb, "%s.feedback", base);
+			if (!(outputs[i] = lh_read_file(fb, NULL)))
+				outputs[i] = lh_strdup("(the gate's output is lost)\n");
+		}
+	}
+}
+
+/* ---- driving ---- */
+
+/* push sha onto the branch (a fast-forward of the tip the stack was
+ * built on: it lands there or not at all); signals held meanwhile */
+static int
+push(const char *sha)
+{
+	char spec[300];
+	char *argv[] = {"git", "-C", (char *)repo, "push", "-q", "origin", spec, NULL};
+
+	snprintf(spec, sizeof spec, "%s:refs/heads/%s", sha, branch);
+	return runv(argv, NULL, NULL, NULL, NULL, 1);
+}
+
+/* One round of the train: up to max_batch entries, oldest first.
+ * 1 when something was decided or landed, 0 when the queue is empty, -1
+ * on an error (said) */
+static int
+round_once(void)
+{
+	char tip[SHA_LEN + 1], found[SHA_LEN + 1], newtip[SHA_LEN + 1];
+	struct entry *all, *stack;
+	size_t n, i, nstack = 0, npending = 0, good, culprit = (size_t)-1;
+	char *red = NULL;
+	int progress = 0, r;
+	json_t *o;
+
+	touch_turn();
+	if (read_tip(tip) < 0)
+		return -1;
+	all = entries(&n);
+	stack = lh_malloc((n ? n : 1) * sizeof *stack);
+	for (i = 0; i < n && npending < (size_t)max_batch; i++) {
+		struct entry *e = &all[i];
+		size_t k;
+
+		if (entry_read(e) < 0)
+			continue;
+		if ((o = outcome_read(e->name))) {
+			/* decided by a driver that died before removing it */
+			char path[4400];
+
+			json_decref(o);
+			lh_path(path, sizeof path, "%s/%s", queuedir, e->name);
+			unlink(path);
+			continue;
+		}
+		if ((r = landed_for(e->id, tip, found)) < 0)
+			goto fail;
+		if (r) {
+			decide(e, "landed", found, NULL);
+			progress = 1;
+			continue;
+		}
+		/* a second entry of a task already in the stack waits */
+		for (k = 0; k < npending; k++)
+			if (!strcmp(stack[k].id, e->id))
+				break;
+		if (k < npending)
+			continue;
+		if ((r = token_current(e)) < 0)
+			goto fail;
+		if (!r) {
+			decide(e, "stale", NULL, "Its token is no longer the task's claim.");
+			progress = 1;
+			continue;
+		}
+		if (!commit_ok(e)) {
+			decide(e, "missing", NULL, "Its commit cannot be read, or names another task.");
+			progress = 1;
+			continue;
+		}
+		stack[npending++] = *e;
+	}
+	/* stack them, each on the one below */
+	{
+		char top[SHA_LEN + 1], *why;
+
+		memcpy(top, tip, sizeof top);
+		for (i = 0; i < npending; i++) {
+			struct entry *e = &stack[i];
+
+			r = stack_one(top, e, &why);
+			if (r == 1 && i > 0 && strcmp(top, tip)) {
+				/* it conflicts with an entry below it, not with
+				 * the branch: it waits for that one's outcome (its
+				 * agent resolves against what landed, not against
+				 * what may not land) */
+				struct entry alone = *e;
+				char *why2;
+				int r2 = stack_one(tip, &alone, &why2);
+
+				free(why2);
+				if (r2 == 0) {
+					free(why);
+					continue;
+				}
+			}
+			if (r == 1) {
+				char *fb = lh_malloc(strlen(why) + 512);
+
+				sprintf(fb, "The merge train could not stack your commit on %s "
+				    "with the commits queued before it: it conflicts in\n%s\n",
+				    branch, strchr(why, '\n') ? strchr(why, '\n') + 1 : why);
+				decide(e, "conflict", NULL, fb);
+				free(fb);
+				free(why);
+				progress = 1;
+				continue;
+			}
+			if (r == 2) {
+				decide(e, "empty", NULL, "Its change is already on the branch.");
+				progress = 1;
+				continue;
+			}
+			if (r < 0) {
+				lh_warn("%s: cannot stack %s on %s", e->id, e->commit, top);
+				goto fail;
+			}
+			memcpy(top, e->stacked, sizeof top);
+			stack[nstack++] = *e;
+		}
+	}
+	free(all);
+	all = NULL;
+	if (!nstack) {
+		free(stack);
+		return progress;
+	}
+	/* the gate on the top and, with parallel > 1, on prefixes spread
+	 * below it at the same time (speculation: a red top needs no second
+	 * wait to know where to look); then bisect: prefix lo passes, hi
+	 * fails, up to parallel prefixes between them tested at once (a red
+	 * stack stays red with more on top: the search is monotone) */
+	state_write("testing", tip, stack, nstack, nstack);
+	good = 0;
+	{
+		size_t k = nstack < (size_t)parallel ? nstack : (size_t)parallel, j, at[64];
+		char *shas[64], *outs[64];
+		int res[64], err = 0, anyred = 0;
+		size_t lo = 0, hi = nstack;
+
+		for (j = 0; j < k; j++) {
+			at[j] = (j + 1) * nstack / k;
+			shas[j] = stack[at[j] - 1].stacked;
+		}
+		gate_stacks(shas, (int)k, res, outs);
+		for (j = 0; j < k; j++)
+			if (res[j] < 0)
+				err = 1;
+		for (j = 0; !err && j < k; j++) {
+			if (res[j] == 0)
+				lo = at[j];
+			else {
+				hi = at[j];
+				red = outs[j];
+				outs[j] = NULL;
+				anyred = 1;
+				break;
+			}
+		}
+		for (j = 0; j < k; j++)
+			free(outs[j]);
+		if (err)
+			goto fail;
+		r = anyred;
+		if (!anyred)
+			good = nstack;
+		else
+			good = lo, culprit = hi;    /* narrowed below */
+	}
+	if (r != 0) {
+		size_t lo = good, hi = culprit;
+
+		while (hi - lo > 1) {
+			size_t span = hi - lo - 1, k = span < (size_t)parallel ? span : (size_t)parallel, j;
+			size_t at[64];
+			char *shas[64], *outs[64];
+			int res[64], err = 0;
+
+			for (j = 0; j < k; j++) {
+				at[j] = lo + 1 + (j + 1) * (span + 1) / (k + 1) - 1;
+				if (j && at[j] <= at[j - 1])
+					at[j] = at[j - 1] + 1;
+				shas[j] = stack[at[j] - 1].stacked;
+			}
+			touch_turn();
+			state_write("bisecting", tip, stack, nstack, at[0]);
+			gate_stacks(shas, (int)k, res, outs);
+			for (j = 0; j < k; j++)
+				if (res[j] < 0)
+					err = 1;
+			/* the last green below the first red */
+			for (j = 0; !err && j < k; j++) {
+				if (res[j] == 0 && at[j] > lo && at[j] < hi)
+					lo = at[j];
+				else if (res[j] == 1 && at[j] < hi) {
+					hi = at[j];
+					free(red);
+					red = outs[j];
+					outs[j] = NULL;
+					break;
+				}
+			}
+			for (j = 0; j < k; j++)
+				free(outs[j]);
+			if (err)
+				goto fail;
+		}
+		good = lo;
+		culprit = hi - 1;
+	}
+	if (good > 0) {
+		state_write("pushing", tip, stack, good, good);
+		/* from the push to the outcomes, a signal waits */
+		sigprocmask(SIG_BLOCK, &landing_signals, NULL);
+		push(stack[good - 1].stacked);
+		/* whatever the push said, the branch says what landed */
+		if (read_tip(newtip) < 0) {
+			sigprocmask(SIG_UNBLOCK, &landing_signals, NULL);
+			goto fail;
+		}
+		for (i = 0; i < good; i++)
+			if (landed_for(stack[i].id, newtip, found) == 1) {
+				decide(&stack[i], "landed", found, NULL);
+				progress = 1;
+			} else
+				culprit = (size_t)-1;   /* judged on a stack that did not land */
+		sigprocmask(SIG_UNBLOCK, &landing_signals, NULL);
+	}
+	if (culprit != (size_t)-1) {
+		decide(&stack[culprit], "gate failed", NULL, red);
+		progress = 1;
+	}
+	free(red);
+	free(stack);
+	state_write("idle", tip, NULL, 0, 0);
+	return progress ? 1 : -1;
+fail:
+	free(red);
+	free(all);
+	free(stack);
+	state_write("idle", tip, NULL, 0, 0);
+	return -1;
+}
+
+/* ---- waiting for the turn ---- */
+
+static pid_t taker;
+static int taker_fd = -1;
+
+/* start a child that waits for the turn for us; it writes the admitted
+ * entry's path to a pipe */
+static int
+take_start(void)
+{
+	int p[2];
+	pid_t owner = getpid();
+
+	if (pipe(p) < 0)
+		return -1;
+	if ((taker = fork()) < 0)
+		return -1;
+	if (taker == 0) {
+		char path[4600];
+		int r;
+
+		close(p[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != owner)
+			_exit(1);
+		r = lh_turn_take_for(turndir, 1, lease, 0, (long)getpid(), (long)owner,
+		    path, sizeof path);
+		if (r == 0 && write(p[1], path, strlen(path)) != (ssize_t)strlen(path))
+			_exit(1);
+		_exit(r == 0 ? 0 : 1);
+	}
+	close(p[1]);
+	taker_fd = p[0];
+	return 0;
+}
+
+/* 1 the turn is ours (held), 0 not yet, -1 the taker failed */
+static int
+take_poll(void)
+{
+	int st;
+	pid_t w = waitpid(taker, &st, WNOHANG);
+	ssize_t r;
+
+	if (w == 0)
+		return 0;
+	taker = 0;
+	r = read(taker_fd, held, sizeof held - 1);
+	close(taker_fd);
+	taker_fd = -1;
+	if (w < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || r <= 0) {
+		held[0] = 0;
+		return -1;
+	}
+	held[r] = 0;
+	return 1;
+}
+
+static void
+take_stop(void)
+{
+	if (taker > 0) {
+		kill(taker, SIGKILL);
+		waitpid(taker, NULL, 0);
+		taker = 0;
+	}
+	if (taker_fd >= 0)
+		close(taker_fd);
+	taker_fd = -1;
+	give_turn();
+	/* an admission the taker made before it could tell us */
+	lh_turn_drop(turndir, (long)getpid());
+}
+
+static void
+on_signal(int sig)
+{
+	if (taker > 0)
+		kill(taker, SIGKILL);
+	if (held[0])
+		unlink(held);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* ---- the tools ---- */
+
+static int
+enqueue(const char *id, long token, const char *commit, char *entry, size_t size)
+{
+	char path[4400], rnd[9], *text;
+	json_t *j;
+	int r;
+
+	lh_random_name(rnd, sizeof rnd);
+	snprintf(entry, size, "%016lld-%s", (long long)(lh_board_clock(&board) * 1e6), rnd);
+	j = json_pack("{s:s, s:I, s:s, s:o}", "id", id, "token", (json_int_t)token,
+	    "commit", commit, "owner", lh_whoami());
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	lh_path(path, sizeof path, "%s/%s", queuedir, entry);
+	r = lh_create_exclusive(&board, path, text);
+	free(text);
+	if (r == LH_OK)
+		lh_board_ring(&board);
+	return r;
+}
+
+static void
+write_feedback(const char *text)
+{
+	FILE *f;
+
+	if (!feedback_file)
+		return;
+	if (!(f = fopen(feedback_file, "w")) || fputs(text ? text : "", f) < 0 || fclose(f) != 0)
+		lh_warn_errno("%s", feedback_file);
+}
+
+static int
+land(const char *id, long token, const char *commit)
+{
+	char entry[64], path[4400], tip[SHA_LEN + 1], found[SHA_LEN + 1];
+	json_t *o = NULL;
+	char what[64];
+	int r, drove_idle = 0, failed = 0;
+
+	if ((r = enqueue(id, token, commit, entry, sizeof entry)) != LH_OK)
+		return r;
+	if (take_start() < 0)
+		lh_die_errno(LH_SYSERR, "fork");
+	for (;;) {
+		if ((o = outcome_read(entry)))
+			break;
+		lh_path(path, sizeof path, "%s/%s", queuedir, entry);
+		if (access(path, F_OK) != 0 && !(o = outcome_read(entry))) {
+			take_stop();
+			lh_die(LH_SYSERR, "%s: the entry is gone with no outcome", entry);
+		}
+		if (o)
+			break;
+		if (!held[0]) {
+			r = take_poll();
+			if (r < 0) {
+				take_stop();
+				if (take_start() < 0)
+					lh_die_errno(LH_SYSERR, "fork");
+			}
+			if (r <= 0) {
+				lh_wait_bell(&board, 0.25);
+				continue;
+			}
+		}
+		/* ours: drive */
+		r = round_once();
+		if (r == 0) {
+			/* nothing for the train, and our entry is not decided:
+			 * look again soon, but never spin */
+			if (++drove_idle > 3)
+				lh_wait_bell(&board, 0.25);
+		} else if (r < 0) {
+			/* a branch that cannot be read, a push refused again
+			 * and again: give the turn to another, and say so */
+			if (++failed >= 10) {
+				take_stop();
+				lh_die(LH_SYSERR, "%s: the train failed 10 rounds in a row", entry);
+			}
+			lh_wait_bell(&board, 1);
+		} else
+			drove_idle = failed = 0;
+	}
+	take_stop();
+	snprintf(what, sizeof what, "%s", json_string_value(json_object_get(o, "outcome")) ?
+	    json_string_value(json_object_get(o, "outcome")) : "");
+	write_feedback(json_string_value(json_object_get(o, "output")));
+	lh_path(path, sizeof path, "%s/%s", outcomedir, entry);
+	if (!strcmp(what, "landed")) {
+		/* the branch says so, or it did not land */
+		if (read_tip(tip) < 0 || landed_for(id, tip, found) != 1) {
+			json_decref(o);
+			lh_die(LH_SYSERR, "%s: the train said landed, but %s does not hold it", id, branch);
+		}
+		unlink(path);
+		json_decref(o);
+		puts(found);
+		lh_close_stdout();
+		return 0;
+	}
+	unlink(path);
+	json_decref(o);
+	if (!strcmp(what, "gate failed"))
+		return 1;
+	if (!strcmp(what, "conflict"))
+		return 3;
+	if (!strcmp(what, "stale"))
+		return 4;
+	if (!strcmp(what, "empty"))
+		return 7;
+	lh_warn("%s: %s", id, what);
+	return LH_SYSERR;
+}
+
+static int
+drive(void)
+{
+	size_t n;
+	struct entry *e;
+	int r, fails = 0;
+
+	if (take_start() < 0)
+		lh_die_errno(LH_SYSERR, "fork");
+	while ((r = take_poll()) == 0)
+		poll(NULL, 0, 100);
+	if (r < 0)
+		lh_die(LH_SYSERR, "%s: cannot take the turn", turndir);
+	for (;;) {
+		r = round_once();
+		if (r == 0 && (e = entries(&n), free(e), n == 0))
+			break;
+		if (r < 0 && ++fails > 5)
+			break;
+	}
+	take_stop();
+	return r < 0 ? LH_SYSERR : 0;
+}
+
+static int
+show(void)
+{
+	size_t n, i;
+	struct entry *e = entries(&n);
+	char *text;
+
+	if ((text = lh_read_file(statepath, NULL)))
+		fputs(text, stdout);
+	free(text);
+	for (i = 0; i < n; i++) {
+		json_t *j;
+
+		if (entry_read(&e[i]) < 0)
+			continue;
+		j = json_pack("{s:s, s:s, s:I, s:s}", "queued", e[i].name, "id", e[i].id,
+		    "token", (json_int_t)e[i].token, "commit", e[i].commit);
+		text = json_dumps(j, JSON_COMPACT);
+		printf("%s\n", text);
+		free(text);
+		json_decref(j);
+	}
+	free(e);
+	lh_close_stdout();
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *dir = NULL, *op, *env;
+	char *end;
+	int c;
+
+	lh_std_options(argc, argv, manual);
+	if ((env = getenv("LONGHAUL_TRAIN_MAX")) && *env)
+		max_batch = atoi(env);
+	if ((env = getenv("LONGHAUL_TURN_LEASE")) && *env)
+		lease = atof(env);
+	if ((env = getenv("LONGHAUL_VERIFY_TIMEOUT")) && *env)
+		gate_timeout = atof(env);
+	if ((env = getenv("LONGHAUL_TRAIN_PARALLEL")) && *env)
+		parallel = atoi(env);
+	while ((c = getopt(argc, argv, "+b:r:B:q:d:g:n:l:o:p:")) != -1)
+		switch (c) {
+		case 'b': dir = optarg; break;
+		case 'r': repo = optarg; break;
+		case 'B': branch = optarg; break;
+		case 'q': snprintf(name, sizeof name, "%s", optarg); break;
+		case 'd': snprintf(treedir, sizeof treedir, "%s", optarg); break;
+		case 'g':
+			if (ngates == MAXGATES)
+				lh_die(LH_USAGE, "-g: at most %d gates", MAXGATES);
+			gates[ngates++] = optarg;
+			break;
+		case 'n':
+			max_batch = (int)strtol(optarg, &end, 10);
+			if (*end || max_batch < 1 || max_batch > 1024)
+				lh_die(LH_USAGE, "max '%s': not a number from 1 to 1024", optarg);
+			break;
+		case 'l':
+			lease = strtod(optarg, &end);
+			if (*end || lease <= 0)
+				lh_die(LH_USAGE, "lease '%s': not a number of seconds", optarg);
+			break;
+		case 'o': feedback_file = optarg; break;
+		case 'p':
+			parallel = (int)strtol(optarg, &end, 10);
+			if (*end || parallel < 1 || parallel > 64)
+				lh_die(LH_USAGE, "parallel '%s': not a number from 1 to 64", optarg);
+			break;
+		default: lh_usage(usage);
+		}
+	if (max_batch < 1 || max_batch > 1024)
+		max_batch = 16;
+	if (parallel < 1 || parallel > 64)
+		parallel = 1;
+	if (optind >= argc)
+		lh_usage(usage);
+	op = argv[optind];
+	if (lh_name_check(branch) || strlen(branch) > 58)
+		lh_die(LH_USAGE, "branch '%s': not one the train takes", branch);
+	if (!name[0])
+		snprintf(name, sizeof name, "push-%s", branch);
+	if (lh_name_check(name))
+		lh_die(LH_USAGE, "name '%s': %s", name, lh_name_check(name));
+	if (!strcmp(op, "land")) {
+		if (argc - optind != 4)
+			lh_usage(usage);
+		if (lh_id_check(argv[optind + 1]))
+			lh_die(LH_USAGE, "%s: %s", argv[optind + 1], lh_id_check(argv[optind + 1]));
+		strtol(argv[optind + 2], &end, 10);
+		if (*end || !*argv[optind + 2] || argv[optind + 2][0] == '-' || argv[optind + 2][0] == '0')
+			lh_die(LH_USAGE, "token '%s': not a claim's token", argv[optind + 2]);
+		if (!sha_ok(argv[optind + 3]))
+			lh_die(LH_USAGE, "commit '%s': not a full SHA-1", argv[optind + 3]);
+	}
+	lh_board_open(&board, dir);
+	paths();
+	if (!strcmp(op, "show")) {
+		if (argc - optind != 1)
+			lh_usage(usage);
+		return show();
+	}
+	if (!repo)
+		lh_usage(usage);
+	if (!treedir[0]) {
+		char *r = realpath(repo, NULL);
+
+		if (!r)
+			lh_die_errno(LH_USAGE, "%s", repo);
+		snprintf(treedir, sizeof treedir, "%s/../train-tree", r);
+		free(r);
+	}
+	sigemptyset(&landing_signals);
+	sigaddset(&landing_signals, SIGINT);
+	sigaddset(&landing_signals, SIGTERM);
+	sigaddset(&landing_signals, SIGHUP);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	lh_die_with_parent();
+	if (!strcmp(op, "drive")) {
+		if (argc - optind != 1)
+			lh_usage(usage);
+		return drive();
+	}
+	if (!strcmp(op, "land")) {
+		const char *id, *commit;
+		long token;
+
+		if (argc - optind != 4)
+			lh_usage(usage);
+		id = argv[optind + 1];
+		if (lh_id_check(id))
+			lh_die(LH_USAGE, "%s: %s", id, lh_id_check(id));
+		token = strtol(argv[optind + 2], &end, 10);
+		if (*end || token < 1)
+			lh_die(LH_USAGE, "token '%s': not a claim's token", argv[optind + 2]);
+		commit = argv[optind + 3];
+		if (!sha_ok(commit))
+			lh_die(LH_USAGE, "commit '%s': not a full SHA-1", commit);
+		return land(id, token, commit);
+	}
+	lh_die(LH_USAGE, "'%s': not land, drive or show", op);
+}
