@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/agent.sh"
 . "$T_DIR/ssh.sh"
-plan 9
+plan 10
 start_sshd
 board-init >/dev/null
 make_project
@@ -37,9 +37,11 @@ LONGHAUL_AGENT=shared expect_code 1 "a worker lands two tasks through an ssh:// 
 expect_eq "both are on main" "f1.txt f2.txt" \
 	"$(git --git-dir="$TRASH/remote.git" ls-tree --name-only main | grep '^f' | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "through one ssh login (two fetches and a push a task)" 1 $(( $(logins) - before ))
-sock=$(ls "$work/shared/ssh")
-expect_eq "the connection's socket is in the worker's own directory, for its owner alone" "socket drwx------" \
-	"$([ -S "$work/shared/ssh/$sock" ] && echo socket) $(ls -ld "$work/shared/ssh" | cut -c1-10)"
+sock=$(git --git-dir="$work/shared/repo.git" config core.sshCommand | sed -n 's/.*-o ControlPath=\([^ ]*\).*/\1/p')
+expect_eq "the connection's socket is in the worker's own directory, for its owner alone" "$work/shared/ssh/ drwx------" \
+	"$(dirname "$sock")/ $(ls -ld "$work/shared/ssh" | cut -c1-10)"
+expect_eq "the shared connection ended with the worker" "" "$([ ! -S "$sock" ] || echo "$sock is there")"
+sock=$(basename "$sock")
 # what an agent's commands see: the sandbox, from the worker's tree
 expect_code 1 "an agent's sandbox does not show the socket" -- \
 	sandbox-run -d "$work/shared/tree" sh -c "test -e '$work/shared/ssh/$sock' || ls '$work/shared' 2>/dev/null | grep -qx ssh"
