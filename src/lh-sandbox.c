@@ -271,6 +271,7 @@ bind_git(struct argv *a, const char *real)
 	const char *name;
 	static const char *common_ro[] = { "HEAD", "config", "packed-refs", "shallow", NULL };
 	static const char *common_rw[] = { "objects", "refs", "logs", NULL };
+	static const char *common_ro_dirs[] = { "refs/remotes", "objects/info", "objects/pack", NULL };
 	static const char *own_ro[] = { "gitdir", "commondir", "config.worktree", NULL };
 	size_t i;
 
@@ -332,35 +333,28 @@ bind_git(struct argv *a, const char *real)
 		if (exists(path, S_IFREG))
 			add3(a, "--ro-bind", path, path);
 	}
-	/* refs/remotes: the shared branch as the harness last read it, from
-	 * which it decides whether a task landed (its trailer there); an
-	 * agent's forged commit there, or a lock that makes the next read
-	 * fail, would have a task done that never landed. Read-only, a
-	 * mount point, made if missing (the agent's own branch and HEAD
-	 * stay writable) */
-	lh_path(path, sizeof path, "%s/refs/remotes", common);
-	if (!exists(path, S_IFDIR))
-		mkdir(path, 0777);
-	if (exists(path, S_IFDIR))
-		add3(a, "--ro-bind", path, path);
-	/* objects/info holds alternates: where the harness's git reads the
-	 * shared branch's objects from, which the agent's would hide (or
-	 * name a FIFO); read-only whole, a mount point (a file alone could
-	 * be renamed away with its directory) */
-	lh_path(path, sizeof path, "%s/objects/info", common);
-	if (!exists(path, S_IFDIR))
-		mkdir(path, 0777);
-	if (exists(path, S_IFDIR))
-		add3(a, "--ro-bind", path, path);
-	/* packs too: git checks no hash when it reads one, and a pack is
-	 * read before loose objects; what the agent's git writes is loose,
-	 * which the worker checks against the names (clean_store) before it
-	 * makes a tree or stages work from the store */
-	lh_path(path, sizeof path, "%s/objects/pack", common);
-	if (!exists(path, S_IFDIR))
-		mkdir(path, 0777);
-	if (exists(path, S_IFDIR))
-		add3(a, "--ro-bind", path, path);
+	/* Directories of the common git directory that are read-only, each
+	 * a mount point made if missing (a file alone could be renamed away
+	 * with its directory):
+	 * - refs/remotes: the shared branch as the harness last read it,
+	 *   from which it decides whether a task landed (its trailer there);
+	 *   an agent's forged commit there, or a lock that makes the next
+	 *   read fail, would have a task done that never landed (the agent's
+	 *   own branch and HEAD stay writable);
+	 * - objects/info: alternates, where the harness's git reads the
+	 *   shared branch's objects from, which the agent's would hide (or
+	 *   name a FIFO);
+	 * - objects/pack: git checks no hash when it reads a pack, and packs
+	 *   are read before loose objects; what the agent's git writes is
+	 *   loose, which the worker checks against the names (clean_store)
+	 *   before it makes a tree or stages work from the store. */
+	for (i = 0; common_ro_dirs[i]; i++) {
+		lh_path(path, sizeof path, "%s/%s", common, common_ro_dirs[i]);
+		if (!exists(path, S_IFDIR))
+			mkdir(path, 0777);
+		if (exists(path, S_IFDIR))
+			add3(a, "--ro-bind", path, path);
+	}
 	add3(a, "--bind", gitdir, gitdir);
 	for (i = 0; own_ro[i]; i++) {
 		lh_path(path, sizeof path, "%s/%s", gitdir, own_ro[i]);
