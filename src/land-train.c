@@ -609,7 +609,9 @@ gate(const char *sha, char **output)
 	}
 	(void)tree_argv;
 	if (stat(treedir, &st) != 0) {
-		git(NULL, "worktree", "prune", (char *)NULL);
+		/* (pruned by gate_stacks before the trees' processes start: a
+		 * prune beside another's add can remove the new worktree's
+		 * entry before it is written, and that add fails) */
 		if (git(NULL, "worktree", "add", "-q", "--detach", "-f", treedir, sha, (char *)NULL) != 0) {
 			lh_warn("%s: cannot check out %s", treedir, sha);
 			return -1;
@@ -698,6 +700,8 @@ gate_stacks(char *const shas[], int k, int results[], char *outputs[])
 
 	snprintf(base, sizeof base, "%s", treedir);
 	gate_runs += k;
+	/* once, before the trees are made at the same time (see gate) */
+	git(NULL, "worktree", "prune", (char *)NULL);
 	for (i = 0; i < k; i++) {
 		outputs[i] = NULL;
 		if ((pids[i] = fork()) < 0) {
