@@ -1073,6 +1073,7 @@ call_tool(const char *name, const char *args_text)
 			off += w;
 	if (off < len)
 		lh_die_errno(ERROR, "%s", path);
+	free(req);
 	shutdown(fd, SHUT_WR);
 	if (!(f = fdopen(fd, "r")) || !(rep = lh_read_stream(f, &len)))
 		lh_die_errno(ERROR, "%s", path);
@@ -1082,6 +1083,8 @@ call_tool(const char *name, const char *args_text)
 		lh_die(ERROR, "%s: no answer from the harness%s%s", path, len ? ": " : "", len ? jerr.text : "");
 	fputs(json_string_value(json_object_get(o, "output")), stdout);
 	code = (int)json_integer_value(json_object_get(o, "exit"));
+	json_decref(o);
+	free(rep);
 	lh_close_stdout();
 	return code;
 }
