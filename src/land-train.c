@@ -589,34 +589,41 @@ give_turn(void)
 
 /* Check out sha in the driver's tree, run the gate there; 0 green, 1 red
  * (the feedback in *output), -1 error */
+/* The driver's tree at dir checked out at sha (made when missing or
+ * broken); 0, or -1 said */
 static int
-gate(const char *sha, char **output)
+tree_at(const char *dir, const char *sha)
 {
-	char log[4200], *tree_argv[4] = {"git", "-C", treedir, NULL};
 	struct stat st;
-	int i, s;
 
-	*output = NULL;
-	if (stat(treedir, &st) == 0) {
-		char *co[] = {"git", "-C", treedir, "checkout", "-q", "--detach", "-f", (char *)sha, NULL};
-		char *cl[] = {"git", "-C", treedir, "clean", "-qffdx", NULL};
+	if (stat(dir, &st) == 0) {
+		char *co[] = {"git", "-C", (char *)dir, "checkout", "-q", "--detach", "-f", (char *)sha, NULL};
+		char *cl[] = {"git", "-C", (char *)dir, "clean", "-qffdx", NULL};
 
 		if (runv(co, NULL, NULL, NULL, NULL, 0) != 0 || runv(cl, NULL, NULL, NULL, NULL, 0) != 0) {
-			char *rm[] = {"rm", "-rf", treedir, NULL};
+			char *rm[] = {"rm", "-rf", (char *)dir, NULL};
 
 			runv(rm, NULL, NULL, NULL, NULL, 0);
 		}
 	}
-	(void)tree_argv;
-	if (stat(treedir, &st) != 0) {
-		/* (pruned by gate_stacks before the trees' processes start: a
-		 * prune beside another's add can remove the new worktree's
-		 * entry before it is written, and that add fails) */
-		if (git(NULL, "worktree", "add", "-q", "--detach", "-f", treedir, sha, (char *)NULL) != 0) {
-			lh_warn("%s: cannot check out %s", treedir, sha);
-			return -1;
-		}
+	if (stat(dir, &st) != 0 &&
+	    git(NULL, "worktree", "add", "-q", "--detach", "-f", dir, sha, (char *)NULL) != 0) {
+		lh_warn("%s: cannot check out %s", dir, sha);
+		return -1;
 	}
+	return 0;
+}
+
+/* Run the gate in the driver's tree (checked out at sha by tree_at);
+ * 0 green, 1 red (the feedback in *output), -1 error */
+static int
+gate(const char *sha, char **output)
+{
+	char log[4200];
+	int i, s;
+
+	(void)sha;
+	*output = NULL;
 	lh_path(log, sizeof log, "%s.out", treedir);
 	for (i = 0; i < ngates; i++) {
 		char secs[32];
@@ -700,10 +707,26 @@ gate_stacks(char *const shas[], int k, int results[], char *outputs[])
 
 	snprintf(base, sizeof base, "%s", treedir);
 	gate_runs += k;
-	/* once, before the trees are made at the same time (see gate) */
+	/* the trees one after another, here: git's worktree add and prune
+	 * beside each other in one repository can fail (an add found its
+	 * new entry gone); the gates then run at the same time */
 	git(NULL, "worktree", "prune", (char *)NULL);
 	for (i = 0; i < k; i++) {
+		char dir[4200];
+
+		if (i > 0)
+			lh_path(dir, sizeof dir, "%s-%d", base, i + 1);
+		else
+			lh_path(dir, sizeof dir, "%s", base);
+		pids[i] = tree_at(dir, shas[i]) < 0 ? -2 : 0;
+	}
+	for (i = 0; i < k; i++) {
 		outputs[i] = NULL;
+		if (pids[i] == -2) {
+			results[i] = -1;
+			pids[i] = -1;
+			continue;
+		}
 		if ((pids[i] = fork()) < 0) {
 			results[i] = -1;
 			continue;
