@@ -614,15 +614,14 @@ tree_at(const char *dir, const char *sha)
 	return 0;
 }
 
-/* Run the gate in the driver's tree (checked out at sha by tree_at);
- * 0 green, 1 red (the feedback in *output), -1 error */
+/* Run the gate in the driver's tree (checked out by tree_at); 0 green,
+ * 1 red (the feedback in *output), -1 error */
 static int
-gate(const char *sha, char **output)
+gate(char **output)
 {
 	char log[4200];
 	int i, s;
 
-	(void)sha;
 	*output = NULL;
 	lh_path(log, sizeof log, "%s.out", treedir);
 	for (i = 0; i < ngates; i++) {
@@ -741,7 +740,7 @@ gate_stacks(char *const shas[], int k, int results[], char *outputs[])
 			if (i > 0)
 				lh_path(treedir, sizeof treedir, "%s-%d", base, i + 1);
 			lh_path(fb, sizeof fb, "%s.feedback", treedir);
-			r = gate(shas[i], &out);
+			r = gate(&out);
 			if (r == 1 && (!(f = fopen(fb, "w")) || fputs(out, f) < 0 || fclose(f) != 0))
 				r = -1;
 			_exit(r == 0 ? 0 : r == 1 ? 1 : 2);
