@@ -54,6 +54,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -63,12 +64,13 @@
 #include "longhaul.h"
 
 static const char usage[] =
-    "land-train [-b board] -r repo [-B branch] [-q name] [-d dir] [-g gate] [-n max] [-p parallel] [-l lease] [-o file] land ID TOKEN COMMIT | drive | show";
+    "land-train [-v] [-b board] -r repo [-B branch] [-q name] [-d dir] [-t dir] [-g gate] [-n max] [-p parallel] [-w secs] [-l lease] [-o file] land ID TOKEN COMMIT | drive | show";
 static const char manual[] =
-"usage: land-train [-b board] -r repo [-B branch] [-q name] [-d dir] [-g gate]\n"
-"                  [-n max] [-p parallel] [-l lease] [-o file] land ID TOKEN COMMIT\n"
-"       land-train [-b board] -r repo [-B branch] [-q name] [-d dir] [-g gate]\n"
-"                  [-n max] [-p parallel] drive\n"
+"usage: land-train [-v] [-b board] -r repo [-B branch] [-q name] [-d dir] [-t dir]\n"
+"                  [-g gate] [-n max] [-p parallel] [-w secs] [-l lease] [-o file]\n"
+"                  land ID TOKEN COMMIT\n"
+"       land-train [-v] [-b board] -r repo [-B branch] [-q name] [-d dir] [-t dir]\n"
+"                  [-g gate] [-n max] [-p parallel] [-w secs] drive\n"
 "       land-train [-b board] [-B branch] [-q name] show\n"
 "The merge train: queue a verified commit and wait for it to land, driving\n"
 "the train whenever this process holds the landing turn.\n"
@@ -82,12 +84,20 @@ static const char manual[] =
 "  -q name     the turn and train name (default push-BRANCH)\n"
 "  -d dir      where the driver checks out stacks for the gate\n"
 "              (default REPO/../train-tree)\n"
+"  -t dir      the host's train directory: the drivers of this host share\n"
+"              one repository and one set of gate trees there, kept between\n"
+"              them (one at a time; one that cannot have it uses -r and -d)\n"
 "  -g gate     the gate, a shell command run in the sandbox on the top of\n"
 "              each stack (may be given up to 16 times; none: always green)\n"
 "  -n max      at most this many entries in a stack (default\n"
 "              $LONGHAUL_TRAIN_MAX, else 16)\n"
 "  -p parallel stacks tested at once, each in a tree of its own (default\n"
-"              $LONGHAUL_TRAIN_PARALLEL, else 1)\n"
+"              $LONGHAUL_TRAIN_PARALLEL, else 1); with parallel >= max, every\n"
+"              prefix of a stack is tested at once and a red one needs no\n"
+"              second round to find its culprit\n"
+"  -w secs     a short queue still growing may form a batch for at most\n"
+"              this long (default $LONGHAUL_TRAIN_WAIT, else 5)\n"
+"  -v          a line a round to stderr: stacked, gate runs, landed, times\n"
 "  -l lease    the turn's lease (default $LONGHAUL_TURN_LEASE, else 60)\n"
 "  -o file     land: the feedback for the agent (gate output, conflict)\n"
 "Exit status of land: 0 landed (the commit on the branch is printed),\n"
@@ -115,6 +125,14 @@ static char traindir[4200], queuedir[4300], outcomedir[4300], statepath[4300], t
 static char held[4600];          /* the admitted turn entry, "" if none */
 static long gate_runs;
 static sigset_t landing_signals;
+static int verbose;              /* a line a round to stderr (-v) */
+static const char *pooldir;      /* -t: the host's train directory */
+static char pool[3900], pool_repo[4000], pool_tree[4000], own_treedir[4096];
+static const char *own_repo;
+static int pool_fd = -1;
+static double git_timeout = 600;
+static double batch_wait = 5;    /* -w: how long a short queue may form */
+static double t_stack, t_trees;  /* this round's time stacking, making trees */
 
 /* ---- child processes ---- */
 
@@ -265,32 +283,93 @@ read_tip(char tip[SHA_LEN + 1])
 	return 0;
 }
 
+/* The tasks whose trailer (Longhaul-Task: ID) is on the commits of a
+ * range, read with one git log: a round reads the whole branch once, not
+ * once an entry (a week's branch has tens of thousands of commits). */
+struct landed {
+	char *text;             /* git log's output, cut into lines */
+	char **line;            /* "SHA ID", sorted by ID */
+	size_t n;
+};
+
+static int
+by_id(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a + SHA_LEN + 1, *(char *const *)b + SHA_LEN + 1);
+}
+
+/* l: the trailers of range (a commit, or A..B); 0, or -1 */
+static int
+landed_read(struct landed *l, const char *range)
+{
+	char *line, *save;
+	size_t cap = 0;
+
+	memset(l, 0, sizeof *l);
+	if (git(&l->text, "log", "-F", "--grep=Longhaul-Task: ",
+	    "--format=%H %(trailers:key=Longhaul-Task,valueonly,separator=%x20)",
+	    range, "--", (char *)NULL) != 0) {
+		free(l->text);
+		l->text = NULL;
+		return -1;
+	}
+	for (line = strtok_r(l->text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strlen(line) <= SHA_LEN + 1 || line[SHA_LEN] != ' ')
+			continue;
+		if (l->n == cap)
+			l->line = lh_realloc(l->line, (cap = cap * 2 + 256) * sizeof *l->line);
+		l->line[l->n++] = line;
+	}
+	if (l->n)
+		qsort(l->line, l->n, sizeof *l->line, by_id);
+	return 0;
+}
+
+/* the commit of l that holds task id into found: 1 found, 0 not (of
+ * two, either: a second is refused by the hook and never stacked) */
+static int
+landed_has(const struct landed *l, const char *id, char found[SHA_LEN + 1])
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(l->line[mid] + SHA_LEN + 1, id);
+
+		if (!c) {
+			memcpy(found, l->line[mid], SHA_LEN);
+			found[SHA_LEN] = 0;
+			return 1;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static void
+landed_free(struct landed *l)
+{
+	free(l->text);
+	free(l->line);
+	memset(l, 0, sizeof *l);
+}
+
 /* the commit on the branch at tip that holds task id (its trailer) into
  * found: 1 found, 0 not, -1 error */
 static int
 landed_for(const char *id, const char *tip, char found[SHA_LEN + 1])
 {
-	char grep[LH_ID_MAX + 32], *out = NULL, *line, *save;
-	int r, hit = 0;
+	struct landed l;
+	int r;
 
-	snprintf(grep, sizeof grep, "--grep=Longhaul-Task: %s", id);
-	r = git(&out, "log", "-F", grep,
-	    "--format=%H %(trailers:key=Longhaul-Task,valueonly,separator=%x20)",
-	    tip, "--", (char *)NULL);
-	if (r != 0) {
-		free(out);
+	if (landed_read(&l, tip) < 0)
 		return -1;
-	}
-	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		if (strlen(line) > SHA_LEN + 1 && line[SHA_LEN] == ' ' &&
-		    !strcmp(line + SHA_LEN + 1, id)) {
-			memcpy(found, line, SHA_LEN);
-			found[SHA_LEN] = 0;
-			hit = 1;
-			break;
-		}
-	free(out);
-	return hit;
+	r = landed_has(&l, id, found);
+	landed_free(&l);
+	return r;
 }
 
 /* ---- the board side ---- */
@@ -568,6 +647,251 @@ stack_one(const char *top, struct entry *e, char **why)
 	return 0;
 }
 
+/* ---- the host's train directory ----
+ *
+ * A driver stacks commits in a repository and checks stacks out in gate
+ * trees. Made afresh by each driver, the trees cost a checkout of the
+ * whole project each, every round (the turn passes at every round). With
+ * -t, the drivers of one host share one repository and one set of trees,
+ * POOL = DIR/HOST-NAME (repo.git, tree, tree-2, ...), kept between them.
+ * What holds:
+ * - at most one process uses the pool: its user holds an exclusive flock
+ *   on POOL/lock from before it looks at the pool until it gives the
+ *   turn back, and the kernel lets it go when that process and the
+ *   children it forked are gone; a driver that cannot have it at once
+ *   (a driver whose turn lapsed, still alive) uses its own repository
+ *   and trees (-r, -d), as without -t;
+ * - nothing of an earlier user runs in the trees: the gates it started
+ *   (exec'd, so without the lock) are killed by the next user before it
+ *   checks a tree out: every process whose cwd, root or an open file is
+ *   in POOL;
+ * - a gate leaves nothing the next stack is made of: the git directory
+ *   of its tree is read-only in its sandbox (LONGHAUL_SANDBOX_GIT=ro),
+ *   and the tree is checked out with -f and cleaned before every gate.
+ * The repository borrows the objects of the -r one's alternates and has
+ * its origin; the commits it stacks are pushed from it. */
+
+/* is path dir or under it? */
+static int
+under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return !strncmp(path, dir, n) && (path[n] == 0 || path[n] == '/');
+}
+
+/* is path in the pool's repository or trees (tree, tree-2, ...)? Not
+ * its lock: a driver that tries for the pool has it open a moment */
+static int
+in_pool(const char *path)
+{
+	size_t n = strlen(pool_tree);
+
+	return under(path, pool_repo) ||
+	    (!strncmp(path, pool_tree, n) && (path[n] == 0 || path[n] == '/' || path[n] == '-'));
+}
+
+/* a process whose cwd, root or an open file is in the pool? */
+static int
+holds(const char *pid)
+{
+	char path[300], link[4200];
+	const char *what[] = {"cwd", "root"};
+	ssize_t n;
+	size_t i;
+	DIR *d;
+	struct dirent *de;
+	int hit = 0;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "/proc/%s/%s", pid, what[i]);
+		if ((n = readlink(path, link, sizeof link - 1)) > 0) {
+			link[n] = 0;
+			if (in_pool(link))
+				return 1;
+		}
+	}
+	snprintf(path, sizeof path, "/proc/%s/fd", pid);
+	if (!(d = opendir(path)))
+		return 0;
+	while (!hit && (de = readdir(d))) {
+		char fd[600];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(fd, sizeof fd, "%s/%s", path, de->d_name);
+		if ((n = readlink(fd, link, sizeof link - 1)) > 0) {
+			link[n] = 0;
+			hit = in_pool(link);
+		}
+	}
+	closedir(d);
+	return hit;
+}
+
+/* kill every process in the pool but us, and wait until none is left:
+ * 0, or -1 (said) */
+static int
+clear_pool(void)
+{
+	int round, left;
+
+	for (round = 0; round < 100; round++) {
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+
+		if (!d)
+			return -1;
+		left = 0;
+		while ((de = readdir(d))) {
+			long pid;
+			char *end;
+
+			pid = strtol(de->d_name, &end, 10);
+			if (*end || pid <= 1 || pid == (long)getpid() || !holds(de->d_name))
+				continue;
+			kill((pid_t)pid, SIGKILL);
+			left++;
+		}
+		closedir(d);
+		if (!left)
+			return 0;
+		if (!round)
+			lh_warn("%s: killing what an earlier driver left running there", pool);
+		poll(NULL, 0, 50);
+	}
+	lh_warn("%s: processes there will not die", pool);
+	return -1;
+}
+
+/* the first line of a file, or "" */
+static void
+file_line(const char *path, char *buf, size_t size)
+{
+	char *t = lh_read_file(path, NULL);
+
+	snprintf(buf, size, "%s", t ? t : "");
+	buf[strcspn(buf, "\n")] = 0;
+	free(t);
+}
+
+/* POOL/repo.git made, its origin and alternates the -r repository's */
+static int
+pool_repo_ready(void)
+{
+	char path[4700], have[4200], want[4200], *url = NULL, *cur = NULL;
+	struct stat st;
+
+	lh_path(path, sizeof path, "%s/objects", pool_repo);
+	if (stat(path, &st) != 0) {
+		char tmp[4600];
+		char *rm[] = {"rm", "-rf", tmp, NULL};
+
+		lh_path(tmp, sizeof tmp, "%s.new", pool_repo);
+		runv(rm, NULL, NULL, NULL, NULL, 0);
+		{
+			char *init[] = {"git", "init", "-q", "--bare", tmp, NULL};
+
+			if (runv(init, NULL, NULL, NULL, NULL, 0) != 0)
+				return -1;
+		}
+		{
+			char *cf[] = {"git", "-C", tmp, "config", "gc.auto", "0", NULL};
+			char *cm[] = {"git", "-C", tmp, "config", "maintenance.auto", "false", NULL};
+			char *cn[] = {"git", "-C", tmp, "config", "user.name", "longhaul train", NULL};
+			char *ce[] = {"git", "-C", tmp, "config", "user.email", "train@longhaul.invalid", NULL};
+
+			if (runv(cf, NULL, NULL, NULL, NULL, 0) || runv(cm, NULL, NULL, NULL, NULL, 0) ||
+			    runv(cn, NULL, NULL, NULL, NULL, 0) || runv(ce, NULL, NULL, NULL, NULL, 0))
+				return -1;
+		}
+		if (rename(tmp, pool_repo) != 0) {
+			runv(rm, NULL, NULL, NULL, NULL, 0);
+			return -1;
+		}
+	}
+	/* the objects it borrows: the -r repository's, and its alternates */
+	lh_path(path, sizeof path, "%s/objects/info/alternates", own_repo);
+	file_line(path, want, sizeof want);
+	lh_path(path, sizeof path, "%s/objects/info/alternates", pool_repo);
+	file_line(path, have, sizeof have);
+	if (strcmp(have, want)) {
+		char tmp[4800];
+		FILE *f;
+
+		lh_path(tmp, sizeof tmp, "%s.%ld", path, (long)getpid());
+		if (!want[0])
+			unlink(path);
+		else if (!(f = fopen(tmp, "w")) || fprintf(f, "%s\n", want) < 0 || fclose(f) != 0 ||
+		    rename(tmp, path) != 0) {
+			unlink(tmp);
+			return -1;
+		}
+	}
+	/* its origin the -r one's */
+	{
+		char *gu[] = {"git", "-C", (char *)own_repo, "config", "--get", "remote.origin.url", NULL};
+		char *gp[] = {"git", "-C", pool_repo, "config", "--get", "remote.origin.url", NULL};
+		int r = 0;
+
+		if (runv(gu, NULL, &url, NULL, NULL, 0) != 0 || !*chomp(url)) {
+			free(url);
+			return -1;
+		}
+		runv(gp, NULL, &cur, NULL, NULL, 0);
+		if (!cur || strcmp(chomp(cur), url)) {
+			char *su[] = {"git", "-C", pool_repo, "config", "remote.origin.url", url, NULL};
+
+			r = runv(su, NULL, NULL, NULL, NULL, 0);
+		}
+		free(url);
+		free(cur);
+		if (r != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* the pool ours, when no other process of this host has it: repo and
+ * treedir its own, and nothing left running in it */
+static void
+pool_take(void)
+{
+	int fd;
+	char path[4600];
+
+	if (!pooldir || pool_fd >= 0)
+		return;
+	if (lh_mkdirs(pool) < 0)
+		return;
+	lh_path(path, sizeof path, "%s/lock", pool);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return;
+	}
+	if (clear_pool() < 0 || pool_repo_ready() < 0) {
+		lh_warn("%s: the host's train directory is not usable: %s's own trees instead", pool, repo);
+		close(fd);
+		return;
+	}
+	pool_fd = fd;
+	repo = pool_repo;
+	snprintf(treedir, sizeof treedir, "%s", pool_tree);
+}
+
+static void
+pool_give(void)
+{
+	if (pool_fd < 0)
+		return;
+	close(pool_fd);
+	pool_fd = -1;
+	repo = own_repo;
+	snprintf(treedir, sizeof treedir, "%s", own_treedir);
+}
+
 /* ---- the turn ---- */
 
 static void
@@ -580,6 +904,7 @@ touch_turn(void)
 static void
 give_turn(void)
 {
+	pool_give();
 	if (held[0])
 		lh_turn_give(held);
 	held[0] = 0;
@@ -587,29 +912,36 @@ give_turn(void)
 
 /* ---- the gate ---- */
 
-/* Check out sha in the driver's tree, run the gate there; 0 green, 1 red
- * (the feedback in *output), -1 error */
 /* The driver's tree at dir checked out at sha (made when missing or
- * broken); 0, or -1 said */
+ * broken), every git bounded in time (a tree a gate left unreadable is
+ * made again); 0, or -1 said */
 static int
 tree_at(const char *dir, const char *sha)
 {
 	struct stat st;
+	char secs[32];
 
+	snprintf(secs, sizeof secs, "%g", git_timeout);
 	if (stat(dir, &st) == 0) {
-		char *co[] = {"git", "-C", (char *)dir, "checkout", "-q", "--detach", "-f", (char *)sha, NULL};
-		char *cl[] = {"git", "-C", (char *)dir, "clean", "-qffdx", NULL};
+		char *co[] = {"timeout", "-k", "5", secs, "git", "-C", (char *)dir, "checkout", "-q",
+		    "--detach", "-f", (char *)sha, NULL};
+		char *cl[] = {"timeout", "-k", "5", secs, "git", "-C", (char *)dir, "clean", "-qffdx", NULL};
 
 		if (runv(co, NULL, NULL, NULL, NULL, 0) != 0 || runv(cl, NULL, NULL, NULL, NULL, 0) != 0) {
 			char *rm[] = {"rm", "-rf", (char *)dir, NULL};
 
 			runv(rm, NULL, NULL, NULL, NULL, 0);
+			git(NULL, "worktree", "prune", (char *)NULL);
 		}
 	}
-	if (stat(dir, &st) != 0 &&
-	    git(NULL, "worktree", "add", "-q", "--detach", "-f", dir, sha, (char *)NULL) != 0) {
-		lh_warn("%s: cannot check out %s", dir, sha);
-		return -1;
+	if (stat(dir, &st) != 0) {
+		char *add[] = {"timeout", "-k", "5", secs, "git", "-C", (char *)repo, "worktree", "add",
+		    "-q", "--detach", "-f", (char *)dir, (char *)sha, NULL};
+
+		if (runv(add, NULL, NULL, NULL, NULL, 0) != 0) {
+			lh_warn("%s: cannot check out %s", dir, sha);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -640,6 +972,10 @@ gate(char **output)
 		if (pid == 0) {
 			sigprocmask(SIG_UNBLOCK, &landing_signals, NULL);
 			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			/* the tree's git directory read-only in the sandbox: the
+			 * next stack is checked out there from its index and
+			 * objects, which the code under test must not write */
+			setenv("LONGHAUL_SANDBOX_GIT", "ro", 1);
 			if ((fd = open("/dev/null", O_RDONLY)) >= 0)
 				dup2(fd, 0);
 			if ((fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644)) >= 0) {
@@ -704,6 +1040,8 @@ gate_stacks(char *const shas[], int k, int results[], char *outputs[])
 	int i, st;
 	double last = lh_monotonic();
 
+	double t0 = lh_monotonic();
+
 	snprintf(base, sizeof base, "%s", treedir);
 	gate_runs += k;
 	/* the trees one after another, here: git's worktree add and prune
@@ -719,6 +1057,7 @@ gate_stacks(char *const shas[], int k, int results[], char *outputs[])
 			lh_path(dir, sizeof dir, "%s", base);
 		pids[i] = tree_at(dir, shas[i]) < 0 ? -2 : 0;
 	}
+	t_trees += lh_monotonic() - t0;
 	for (i = 0; i < k; i++) {
 		outputs[i] = NULL;
 		if (pids[i] == -2) {
@@ -790,6 +1129,32 @@ push(const char *sha)
 	return runv(argv, NULL, NULL, NULL, NULL, 1);
 }
 
+/* A short queue that is still growing is given a moment to form a
+ * batch: a round costs a gate's time whatever its size, so a round of
+ * the first two entries of a burst holds the rest for a whole gate. The
+ * driver waits while entries keep coming, until a second passes with
+ * none, the queue holds max_batch, or batch_wait seconds have passed. */
+static void
+batch_form(void)
+{
+	struct entry *e;
+	size_t n, last;
+	double start = lh_monotonic(), quiet = start;
+
+	e = entries(&last);
+	free(e);
+	while (last > 0 && last < (size_t)max_batch && lh_monotonic() - start < batch_wait) {
+		lh_wait_bell(&board, 0.25);
+		e = entries(&n);
+		free(e);
+		if (n != last) {
+			last = n;
+			quiet = lh_monotonic();
+		} else if (lh_monotonic() - quiet >= 1)
+			break;
+	}
+}
+
 /* One round of the train: up to max_batch entries, oldest first.
  * 1 when something was decided or landed, 0 when the queue is empty, -1
  * on an error (said) */
@@ -802,10 +1167,19 @@ round_once(void)
 	char *red = NULL;
 	int progress = 0, r;
 	json_t *o;
+	struct landed on_tip;
+	double t0 = lh_monotonic(), t1;
+	size_t nlanded = 0, nruns = (size_t)gate_runs;
 
 	touch_turn();
+	t_stack = t_trees = 0;
+	batch_form();
 	if (read_tip(tip) < 0)
 		return -1;
+	if (landed_read(&on_tip, tip) < 0) {
+		lh_warn("%s: cannot read %s's history", repo, branch);
+		return -1;
+	}
 	all = entries(&n);
 	stack = lh_malloc((n ? n : 1) * sizeof *stack);
 	for (i = 0; i < n && npending < (size_t)max_batch; i++) {
@@ -823,9 +1197,7 @@ round_once(void)
 			unlink(path);
 			continue;
 		}
-		if ((r = landed_for(e->id, tip, found)) < 0)
-			goto fail;
-		if (r) {
+		if (landed_has(&on_tip, e->id, found)) {
 			decide(e, "landed", found, NULL);
 			progress = 1;
 			continue;
@@ -901,6 +1273,8 @@ round_once(void)
 	}
 	free(all);
 	all = NULL;
+	landed_free(&on_tip);
+	t_stack = lh_monotonic() - t0;
 	if (!nstack) {
 		free(stack);
 		return progress;
@@ -993,28 +1367,49 @@ round_once(void)
 		/* from the push to the outcomes, a signal waits */
 		sigprocmask(SIG_BLOCK, &landing_signals, NULL);
 		push(stack[good - 1].stacked);
-		/* whatever the push said, the branch says what landed */
-		if (read_tip(newtip) < 0) {
-			sigprocmask(SIG_UNBLOCK, &landing_signals, NULL);
-			goto fail;
+		/* whatever the push said, the branch says what landed: the
+		 * commits it gained since the tip the stack was built on (no
+		 * entry stacked was on that tip) */
+		{
+			struct landed gained;
+			char range[2 * SHA_LEN + 4];
+
+			if (read_tip(newtip) < 0) {
+				sigprocmask(SIG_UNBLOCK, &landing_signals, NULL);
+				goto fail;
+			}
+			snprintf(range, sizeof range, "%s..%s", tip, newtip);
+			if (landed_read(&gained, range) < 0) {
+				sigprocmask(SIG_UNBLOCK, &landing_signals, NULL);
+				lh_warn("%s: cannot read %s's history", repo, branch);
+				goto fail;
+			}
+			for (i = 0; i < good; i++)
+				if (landed_has(&gained, stack[i].id, found)) {
+					decide(&stack[i], "landed", found, NULL);
+					progress = 1;
+					nlanded++;
+				} else
+					culprit = (size_t)-1;   /* judged on a stack that did not land */
+			landed_free(&gained);
 		}
-		for (i = 0; i < good; i++)
-			if (landed_for(stack[i].id, newtip, found) == 1) {
-				decide(&stack[i], "landed", found, NULL);
-				progress = 1;
-			} else
-				culprit = (size_t)-1;   /* judged on a stack that did not land */
 		sigprocmask(SIG_UNBLOCK, &landing_signals, NULL);
 	}
 	if (culprit != (size_t)-1) {
 		decide(&stack[culprit], "gate failed", NULL, red);
 		progress = 1;
 	}
+	t1 = lh_monotonic();
+	if (verbose)
+		fprintf(stderr, "land-train: round: %zu stacked on %.12s, %ld gate runs, %zu landed%s; "
+		    "%.1f s (stacking %.1f s, trees %.1f s)\n", nstack, tip, gate_runs - (long)nruns,
+		    nlanded, culprit != (size_t)-1 ? ", 1 gate failed" : "", t1 - t0, t_stack, t_trees);
 	free(red);
 	free(stack);
 	state_write("idle", tip, NULL, 0, 0);
 	return progress ? 1 : -1;
 fail:
+	landed_free(&on_tip);
 	free(red);
 	free(all);
 	free(stack);
@@ -1175,7 +1570,8 @@ land(const char *id, long token, const char *commit)
 				continue;
 			}
 		}
-		/* ours: drive */
+		/* ours: drive (in the host's trees, when no other has them) */
+		pool_take();
 		r = round_once();
 		if (r == 0) {
 			/* nothing for the train, and our entry is not decided:
@@ -1237,6 +1633,7 @@ drive(void)
 		poll(NULL, 0, 100);
 	if (r < 0)
 		lh_die(LH_SYSERR, "%s: cannot take the turn", turndir);
+	pool_take();
 	for (;;) {
 		r = round_once();
 		if (r == 0 && (e = entries(&n), free(e), n == 0))
@@ -1291,7 +1688,13 @@ main(int argc, char **argv)
 		gate_timeout = atof(env);
 	if ((env = getenv("LONGHAUL_TRAIN_PARALLEL")) && *env)
 		parallel = atoi(env);
-	while ((c = getopt(argc, argv, "+b:r:B:q:d:g:n:l:o:p:")) != -1)
+	if ((env = getenv("LONGHAUL_TRAIN_VERBOSE")) && *env && strcmp(env, "0"))
+		verbose = 1;
+	if ((env = getenv("LONGHAUL_GIT_TIMEOUT")) && *env && atof(env) > 0)
+		git_timeout = atof(env);
+	if ((env = getenv("LONGHAUL_TRAIN_WAIT")) && *env && atof(env) >= 0)
+		batch_wait = atof(env);
+	while ((c = getopt(argc, argv, "+b:r:B:q:d:g:n:l:o:p:t:vw:")) != -1)
 		switch (c) {
 		case 'b': dir = optarg; break;
 		case 'r': repo = optarg; break;
@@ -1314,6 +1717,13 @@ main(int argc, char **argv)
 				lh_die(LH_USAGE, "lease '%s': not a number of seconds", optarg);
 			break;
 		case 'o': feedback_file = optarg; break;
+		case 't': pooldir = optarg; break;
+		case 'v': verbose = 1; break;
+		case 'w':
+			batch_wait = strtod(optarg, &end);
+			if (*end || batch_wait < 0)
+				lh_die(LH_USAGE, "wait '%s': not a number of seconds", optarg);
+			break;
 		case 'p':
 			parallel = (int)strtol(optarg, &end, 10);
 			if (*end || parallel < 1 || parallel > 64)
@@ -1361,6 +1771,18 @@ main(int argc, char **argv)
 			lh_die_errno(LH_USAGE, "%s", repo);
 		snprintf(treedir, sizeof treedir, "%s/../train-tree", r);
 		free(r);
+	}
+	own_repo = repo;
+	snprintf(own_treedir, sizeof own_treedir, "%s", treedir);
+	if (pooldir) {
+		char *p;
+
+		if (lh_mkdirs(pooldir) < 0 || !(p = realpath(pooldir, NULL)))
+			lh_die_errno(LH_USAGE, "%s", pooldir);
+		lh_path(pool, sizeof pool, "%s/%s-%s", p, lh_hostname(), name);
+		lh_path(pool_repo, sizeof pool_repo, "%s/repo.git", pool);
+		lh_path(pool_tree, sizeof pool_tree, "%s/tree", pool);
+		free(p);
 	}
 	sigemptyset(&landing_signals);
 	sigaddset(&landing_signals, SIGINT);

@@ -19,6 +19,10 @@
  *   and hooks/ is
  *   an empty read-only directory: nothing an agent writes there is run
  *   or read as configuration by the harness's git outside;
+ *   LONGHAUL_SANDBOX_GIT=ro (the merge train's gate) makes the whole git
+ *   directory read-only, the worktree's own state and index included:
+ *   the gate reads its tree, and the train checks the next stack out
+ *   in that tree from that index and those objects;
  * - its own PID namespace (the harness's processes and their
  *   /proc/PID/environ are not there), IPC and UTS namespaces, no network
  *   but its own loopback (LONGHAUL_SANDBOX=net keeps the host's), no
@@ -273,6 +277,11 @@ bind_git(struct argv *a, const char *real)
 	static const char *common_rw[] = { "objects", "refs", "logs", NULL };
 	static const char *common_ro_dirs[] = { "refs/remotes", "objects/info", "objects/pack", NULL };
 	static const char *own_ro[] = { "gitdir", "commondir", "config.worktree", NULL };
+	const char *gitmode = getenv("LONGHAUL_SANDBOX_GIT");
+	/* "ro": the common git directory read-only as a whole (a gate reads
+	 * the tree; what it could write there, the next gate's tree would
+	 * be made of) */
+	int ro = gitmode && !strcmp(gitmode, "ro");
 	size_t i;
 
 	lh_path(dotgit, sizeof dotgit, "%s/.git", real);
@@ -326,7 +335,7 @@ bind_git(struct argv *a, const char *real)
 		if (!exists(path, S_IFDIR))
 			mkdir(path, 0777);
 		if (exists(path, S_IFDIR))
-			add3(a, "--bind", path, path);
+			add3(a, ro ? "--ro-bind" : "--bind", path, path);
 	}
 	for (i = 0; common_ro[i]; i++) {
 		lh_path(path, sizeof path, "%s/%s", common, common_ro[i]);
@@ -355,7 +364,7 @@ bind_git(struct argv *a, const char *real)
 		if (exists(path, S_IFDIR))
 			add3(a, "--ro-bind", path, path);
 	}
-	add3(a, "--bind", gitdir, gitdir);
+	add3(a, ro ? "--ro-bind" : "--bind", gitdir, gitdir);
 	for (i = 0; own_ro[i]; i++) {
 		lh_path(path, sizeof path, "%s/%s", gitdir, own_ro[i]);
 		if (exists(path, S_IFREG))

@@ -15,8 +15,9 @@
 #   serial  longhaul-worker -L serial -g GATE: each landing runs the gate
 #           on the new parent in the landing turn, one after another
 #   train   longhaul-worker -L train -g GATE: the merge train
-#           (land-train(1)), batches up to TRAIN_MAX (16), the top and
-#           prefixes below it tested TRAIN_PARALLEL (8) at a time
+#           (land-train(1)), batches up to TRAIN_MAX (32), TRAIN_PARALLEL
+#           (32) prefixes tested at a time: every prefix of a stack at
+#           once, so a red one is bisected in the same round
 #   lock    the way that failed for the system we learn from: W agents
 #           (shell loops) take an flock on one shared JSON file of tasks
 #           and hold it across one model call while they decide what to
@@ -44,7 +45,8 @@
 #
 # Knobs: TRAIN_WORKERS (64), TRAIN_GATES ("10 30"), TRAIN_WAYS ("serial
 # train lock"), TRAIN_SECONDS (90), TRAIN_DELAY_MS (2000), TRAIN_MAX (16),
-# TRAIN_PARALLEL (8), TRAIN_ROUNDS (6), TRAIN_DIR (scratch, t/perf/out/scratch). The table
+# TRAIN_PARALLEL (8), TRAIN_ROUNDS (6), TRAIN_DIR (scratch, t/perf/out/scratch),
+# TRAIN_KEEP (set: the workers' log of each run kept as out/train-WAY-V.log). The table
 # goes to stdout and t/perf/out/train.tsv; t/perf/plot-train makes the
 # SVG of doc/train.md from that file.
 set -u
@@ -58,7 +60,7 @@ unset LONGHAUL_AGENT LONGHAUL_AREA LONGHAUL_LEASE LONGHAUL_CONFIG OPENAI_API_KEY
 workers=${TRAIN_WORKERS:-64}
 gates=${TRAIN_GATES:-10 30}
 ways=${TRAIN_WAYS:-serial train lock}
-seconds=${TRAIN_SECONDS:-90} rounds=${TRAIN_ROUNDS:-6}
+seconds=${TRAIN_SECONDS:-90} rounds=${TRAIN_ROUNDS:-12}
 delay=${TRAIN_DELAY_MS:-2000}
 die() { echo "train: $*" >&2; exit 1; }
 for t in longhaul-worker land-train agent-step llm-call llm-mock task-publish board-init jq git flock; do
@@ -76,7 +78,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 export LONGHAUL_FSYNC=0 LONGHAUL_SANDBOX=off LONGHAUL_SHARE="$top/share" GIT_CONFIG_NOSYSTEM=1 HOME="$scratch/home"
-export LONGHAUL_MODEL=openai:mock LONGHAUL_TRAIN_MAX=${TRAIN_MAX:-16} LONGHAUL_TRAIN_PARALLEL=${TRAIN_PARALLEL:-8}
+export LONGHAUL_MODEL=openai:mock LONGHAUL_TRAIN_MAX=${TRAIN_MAX:-32} LONGHAUL_TRAIN_PARALLEL=${TRAIN_PARALLEL:-32}
 # a wait for the turn of a few minutes is normal here
 export LONGHAUL_PUSH_ATTEMPTS=1000
 mkdir -p "$HOME"
@@ -248,6 +250,7 @@ run() {
 	printf '%-6s V=%-3s %3ss (load %s): %4s landed, %6s/h; latency median %5s s, p95 %5s s; gate runs %4s (%s per landed); red tips %s of %s; exactly once: %s\n' \
 	    "$way" "$([ "$way" = lock ] && echo - || echo "$v")" "$window" "$load" "$landed" "$per_hour" ${lat} "$runs" "$per_landed" "$red" "$tips" "$check"
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$way" "$v" "$window" "$landed" "$per_hour" ${lat} "$runs" "$per_landed" "$red" "$check" >>"$results"
+	[ -z "${TRAIN_KEEP:-}" ] || cp "$d/worker.log" "$out/train-$way-$v.log" 2>/dev/null
 	rm -rf "$d"
 }
 
