@@ -983,7 +983,7 @@ gather(void)
 	int landings[LANDING_MINUTES] = { 0 };
 	double now = lh_board_clock(&board), wall = lh_now(), oldest_ready = -1, cooldown = 0;
 	double last_landing = -1, max_lease = 0, queue_head = 0;
-	json_t *o = json_object(), *a, *x;
+	json_t *o = json_object(), *a, *x, *train = NULL;
 	const struct lh_cycle *cur = NULL;
 	struct dirent *de;
 	DIR *d;
@@ -1069,6 +1069,46 @@ gather(void)
 		lh_path(q, sizeof q, "%s/turns/%.64s", board.dir, name);
 		queue_wait = count_entries(q, "w.", NULL);
 		queue_in = count_entries(q, "a.", &queue_head);
+		/* the merge train of the branch (land-train(1)), when there is
+		 * one: its queue, and what its state.json says is tested */
+		struct stat tst;
+
+		lh_path(q, sizeof q, "%s/train/%.64s", board.dir, name);
+		if (stat(q, &tst) == 0 && S_ISDIR(tst.st_mode)) {
+			char qd[4700], sp[4700];
+			json_t *st;
+			json_error_t err;
+			int queued = 0;
+			struct dirent *e;
+			DIR *td;
+
+			lh_path(qd, sizeof qd, "%s/queue", q);
+			if ((td = opendir(qd))) {
+				while ((e = readdir(td)))
+					queued += e->d_name[0] != '.' && strchr(e->d_name, '-') != NULL;
+				closedir(td);
+			}
+			lh_path(sp, sizeof sp, "%s/state.json", q);
+			train = json_pack("{s:i}", "queued", queued);
+			if ((st = json_load_file(sp, 0, &err)) && json_is_object(st)) {
+				const char *what = json_string_value(json_object_get(st, "state"));
+				const char *base = json_string_value(json_object_get(st, "base"));
+				json_t *drv = json_object_get(st, "driver");
+				/* state.json is rewritten at every change: its time
+				 * (the file server's, as now) is the state's since */
+				double t0 = stat(sp, &tst) == 0 ? (double)tst.st_mtim.tv_sec + tst.st_mtim.tv_nsec / 1e9 : -1;
+
+				json_object_set_new(train, "state", json_string(what ? what : "?"));
+				json_object_set_new(train, "base", base && *base ? json_string(base) : json_null());
+				json_object_set_new(train, "stack", json_integer((json_int_t)json_array_size(json_object_get(st, "stack"))));
+				json_object_set_new(train, "testing", json_integer(json_integer_value(json_object_get(st, "testing"))));
+				json_object_set_new(train, "gate_runs", json_integer(json_integer_value(json_object_get(st, "gate_runs"))));
+				json_object_set_new(train, "driver", json_is_object(drv) && json_string_value(json_object_get(drv, "agent")) ?
+				    json_string(json_string_value(json_object_get(drv, "agent"))) : json_null());
+				json_object_set_new(train, "since_s", t0 >= 0 ? json_real(now > t0 ? now - t0 : 0) : json_null());
+			}
+			json_decref(st);
+		}
 	}
 	lh_path(path, sizeof path, "%s/llm/inflight", board.dir);
 	inflight = count_entries(path, "a.", NULL);
@@ -1204,6 +1244,7 @@ gather(void)
 	    "queue_waiting", queue_wait, "queue_landing", queue_in);
 	json_object_set_new(x, "last_landing_age_s", last_landing < 0 ? json_null() : json_real(now - last_landing));
 	json_object_set_new(x, "tip", tip[0] ? json_string(tip) : json_null());
+	json_object_set_new(x, "train", train ? train : json_null());
 	json_object_set_new(o, "landing", x);
 
 	/* what needs a person */
@@ -1460,6 +1501,29 @@ screen(json_t *o, int rows)
 	out("  queue on %s: %lld landing, %lld waiting; last landing: %s\n", t2,
 	    (long long)json_integer_value(json_object_get(x, "queue_landing")),
 	    (long long)json_integer_value(json_object_get(x, "queue_waiting")), t3);
+	if (json_is_object(json_object_get(x, "train"))) {
+		json_t *tr = json_object_get(x, "train");
+		const char *what = json_string_value(json_object_get(tr, "state"));
+		char b[16], dv[64], since[32];
+
+		char raw[16];
+
+		snprintf(raw, sizeof raw, "%.12s", json_string_value(json_object_get(tr, "base")) ?
+		    json_string_value(json_object_get(tr, "base")) : "-");
+		clean(b, sizeof b, raw, 12);
+		clean(dv, sizeof dv, json_string_value(json_object_get(tr, "driver")) ?
+		    json_string_value(json_object_get(tr, "driver")) : "-", 40);
+		if (json_is_number(json_object_get(tr, "since_s")))
+			duration(since, sizeof since, json_number_value(json_object_get(tr, "since_s")));
+		else
+			snprintf(since, sizeof since, "-");
+		if (what && strcmp(what, "idle"))
+			out("  train: %lld queued; %s a stack of %lld on %s for %s, driver %s\n",
+			    (long long)json_integer_value(json_object_get(tr, "queued")), what,
+			    (long long)json_integer_value(json_object_get(tr, "stack")), b, since, dv);
+		else
+			out("  train: %lld queued; idle\n", (long long)json_integer_value(json_object_get(tr, "queued")));
+	}
 	if (json_is_string(json_object_get(x, "tip"))) {
 		char h[32], subj[200];
 		long long ct = 0;

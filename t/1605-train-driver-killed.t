@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/agent.sh"
 . "$T_DIR/train.sh"
-plan 8
+plan 10
 export LONGHAUL_SANDBOX=off
 board-init >/dev/null
 train_project 3
@@ -23,6 +23,10 @@ wait_for 60 '[ -s "$TRASH/testing" ]' || diag "the gate did not start"
 expect_eq "the board shows the stack under test, on the old tip" "testing $before 3" \
     "$(driver_field '"\(.state) \(.base) \(.stack | length)"')"
 driver=$(driver_field .driver.pid) name=$(driver_field .driver.agent)
+expect_eq "board-status shows the train: three queued, a stack of three tested, its driver" "3 testing 3 $name" \
+    "$(board-status -j -W "$TRASH/work" | jq -r '.landing.train | "\(.queued) \(.state) \(.stack) \(.driver)"')"
+if board-status -W "$TRASH/work" | grep -q "train: 3 queued; testing a stack of 3 on $(echo "$before" | cut -c1-12) for .*, driver $name"; then
+	ok "and says so on its screen"; else not_ok "and says so on its screen"; diag "$(board-status -W "$TRASH/work")"; fi
 group=$(ps -o pgid= -p "$driver" | tr -d " ")
 gate_pid=$(cat "$TRASH/testing")
 diag "driver $driver ($name), group $group, gate $gate_pid"

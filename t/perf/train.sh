@@ -44,8 +44,8 @@
 # every way; LONGHAUL_FSYNC=0 (a scratch board).
 #
 # Knobs: TRAIN_WORKERS (64), TRAIN_GATES ("10 30"), TRAIN_WAYS ("serial
-# train lock"), TRAIN_SECONDS (90), TRAIN_DELAY_MS (2000), TRAIN_MAX (16),
-# TRAIN_PARALLEL (8), TRAIN_ROUNDS (6), TRAIN_DIR (scratch, t/perf/out/scratch),
+# train lock"), TRAIN_SECONDS (90), TRAIN_DELAY_MS (2000), TRAIN_MAX (32),
+# TRAIN_PARALLEL (32), TRAIN_ROUNDS (12), TRAIN_DIR (scratch, t/perf/out/scratch),
 # TRAIN_KEEP (set: the workers' log of each run kept as out/train-WAY-V.log). The table
 # goes to stdout and t/perf/out/train.tsv; t/perf/plot-train makes the
 # SVG of doc/train.md from that file.
