@@ -449,7 +449,7 @@ entries(size_t *n)
 		if (*n == cap)
 			e = lh_realloc(e, (cap = cap * 2 + 32) * sizeof *e);
 		memset(&e[*n], 0, sizeof *e);
-		snprintf(e[*n].name, sizeof e[*n].name, "%s", de->d_name);
+		snprintf(e[*n].name, sizeof e[*n].name, "%.63s", de->d_name);
 		(*n)++;
 	}
 	closedir(d);
@@ -1129,6 +1129,35 @@ push(const char *sha)
 	return runv(argv, NULL, NULL, NULL, NULL, 1);
 }
 
+/* Outcomes that no worker read (its worker died first) stay in
+ * outcome/: once a driver process, those older than a day by the file
+ * server's clock are removed. A waiting worker reads its outcome within
+ * a second of its writing; one stopped for a day and then finding none
+ * exits 6, and its worker reads the branch before it lets the task go
+ * (longhaul-worker(1)), so nothing is lost. */
+static void
+outcomes_sweep(void)
+{
+	static int swept;
+	double now = lh_board_clock(&board);
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if (swept++ || now < 0 || !(d = opendir(outcomedir)))
+		return;
+	while ((de = readdir(d))) {
+		char path[4400];
+
+		if (!entry_name_ok(de->d_name))
+			continue;
+		lh_path(path, sizeof path, "%s/%s", outcomedir, de->d_name);
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && now - (double)st.st_mtime > 86400)
+			unlink(path);
+	}
+	closedir(d);
+}
+
 /* A short queue that is still growing is given a moment to form a
  * batch: a round costs a gate's time whatever its size, so a round of
  * the first two entries of a burst holds the rest for a whole gate. The
@@ -1173,6 +1202,7 @@ round_once(void)
 
 	touch_turn();
 	t_stack = t_trees = 0;
+	outcomes_sweep();
 	batch_form();
 	if (read_tip(tip) < 0)
 		return -1;

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/agent.sh"
 . "$T_DIR/train.sh"
-plan 10
+plan 11
 export LONGHAUL_SANDBOX=off
 board-init >/dev/null
 train_project 9
@@ -47,6 +47,11 @@ batch 2 4
 expect_eq "the next driver ran the gate in the same tree" "0 $pool/tree" "$bad $(cat "$TRASH/gate.log")"
 expect_eq "kept, not made again" "$ino" "$(stat -c %i "$pool/tree/.git")"
 
+# outcomes no worker read: a day old is removed by the next driver, a
+# fresh one is kept
+out=$LONGHAUL_BOARD/train/push-main/outcome
+echo '{}' >"$out/0000000000000001-old" && touch -d '2 days ago' "$out/0000000000000001-old"
+echo '{}' >"$out/0000000000000002-new"
 # something an earlier driver left running in the tree
 (cd "$pool/tree" && exec sleep 300) &
 stray=$!
@@ -57,6 +62,7 @@ if ! kill -0 "$stray" 2>/dev/null; then ok "what was left running in the tree wa
 else not_ok "what was left running in the tree was killed first"; fi
 if grep -q 'killing what an earlier driver left running' "$TRASH"/w*.err; then ok "and the driver said so"
 else not_ok "and the driver said so"; diag "$(cat "$TRASH"/w*.err)"; fi
+expect_eq "an outcome a day old that nobody read is removed, a fresh one kept" "0000000000000002-new" "$(ls "$out")"
 
 # the pool held by another process of the host: a driver's own tree
 flock -n "$pool/lock" sleep 300 &
