@@ -1168,11 +1168,16 @@ batch_form(void)
 {
 	struct entry *e;
 	size_t n, last;
-	double start = lh_monotonic(), quiet = start;
+	double start = lh_monotonic(), quiet = start, touched = start;
 
 	e = entries(&last);
 	free(e);
 	while (last > 0 && last < (size_t)max_batch && lh_monotonic() - start < batch_wait) {
+		/* the turn stays ours meanwhile, however short its lease */
+		if (lh_monotonic() - touched > lease / 3) {
+			touch_turn();
+			touched = lh_monotonic();
+		}
 		lh_wait_bell(&board, 0.25);
 		e = entries(&n);
 		free(e);
