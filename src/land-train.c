@@ -914,32 +914,48 @@ give_turn(void)
 
 /* The driver's tree at dir checked out at sha (made when missing or
  * broken), every git bounded in time (a tree a gate left unreadable is
- * made again); 0, or -1 said */
+ * made again); 0, or -1 said. What a gate left in the tree is removed
+ * before the checkout, not only after: git takes the attributes of a
+ * path the index does not hold from the work tree, so an untracked
+ * .gitattributes would re-encode (working-tree-encoding, eol, ident)
+ * every file the checkout writes. git runs there only when dir/.git is
+ * a file (a worktree's): a tree without one would have git look for a
+ * repository above it. A tree that cannot be removed is an error, never
+ * a tree to run the gate in. */
 static int
 tree_at(const char *dir, const char *sha)
 {
 	struct stat st;
-	char secs[32];
+	char secs[32], dotgit[4200];
+	char *rm[] = {"rm", "-rf", (char *)dir, NULL};
 
 	snprintf(secs, sizeof secs, "%g", git_timeout);
-	if (stat(dir, &st) == 0) {
+	lh_path(dotgit, sizeof dotgit, "%s/.git", dir);
+	if (lstat(dir, &st) == 0) {
 		char *co[] = {"timeout", "-k", "5", secs, "git", "-C", (char *)dir, "checkout", "-q",
 		    "--detach", "-f", (char *)sha, NULL};
 		char *cl[] = {"timeout", "-k", "5", secs, "git", "-C", (char *)dir, "clean", "-qffdx", NULL};
 
-		if (runv(co, NULL, NULL, NULL, NULL, 0) != 0 || runv(cl, NULL, NULL, NULL, NULL, 0) != 0) {
-			char *rm[] = {"rm", "-rf", (char *)dir, NULL};
-
+		if (lstat(dotgit, &st) != 0 || !S_ISREG(st.st_mode) ||
+		    runv(cl, NULL, NULL, NULL, NULL, 0) != 0 || runv(co, NULL, NULL, NULL, NULL, 0) != 0 ||
+		    runv(cl, NULL, NULL, NULL, NULL, 0) != 0) {
 			runv(rm, NULL, NULL, NULL, NULL, 0);
+			if (lstat(dir, &st) == 0) {
+				lh_warn("%s: cannot remove it to check %s out afresh", dir, sha);
+				return -1;
+			}
 			git(NULL, "worktree", "prune", (char *)NULL);
 		}
 	}
-	if (stat(dir, &st) != 0) {
+	if (lstat(dir, &st) != 0) {
+		/* -f twice: a registration an add killed half way left
+		 * locked ("initializing") is this path's, and nobody's */
 		char *add[] = {"timeout", "-k", "5", secs, "git", "-C", (char *)repo, "worktree", "add",
-		    "-q", "--detach", "-f", (char *)dir, (char *)sha, NULL};
+		    "-q", "--detach", "-f", "-f", (char *)dir, (char *)sha, NULL};
 
 		if (runv(add, NULL, NULL, NULL, NULL, 0) != 0) {
 			lh_warn("%s: cannot check out %s", dir, sha);
+			runv(rm, NULL, NULL, NULL, NULL, 0);
 			return -1;
 		}
 	}
