@@ -764,6 +764,69 @@ clear_pool(void)
 	return -1;
 }
 
+/* git's lock files under dir (of the pool's repository: not its
+ * objects): once the pool is ours and cleared, they are a killed
+ * process's, and each would fail every later fetch or checkout of the
+ * host's drivers */
+static void
+stale_locks(const char *dir, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+	char path[4600];
+
+	if (depth > 8 || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		lh_path(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (lstat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (depth || strcmp(de->d_name, "objects"))
+				stale_locks(path, depth + 1);
+		} else if (n > 5 && !strcmp(de->d_name + n - 5, ".lock")) {
+			if (unlink(path) == 0)
+				lh_warn("%s: left by a killed git: removed", path);
+		}
+	}
+	closedir(d);
+}
+
+/* A worktree add writes worktrees/NAME/locked first and removes it
+ * last; nobody locks the pool's trees. A registration still locked is
+ * an add that was killed: its HEAD may name no object (every fetch
+ * then fails its connectivity check) and its path stays refused. It is
+ * removed; its tree, whose .git names it no more, is made again. */
+static void
+half_made_trees(void)
+{
+	char dir[4200], path[4600];
+	DIR *d;
+	struct dirent *de;
+
+	lh_path(dir, sizeof dir, "%s/worktrees", pool_repo);
+	if (!(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		char *rm[] = {"rm", "-rf", path, NULL};
+
+		if (de->d_name[0] == '.')
+			continue;
+		lh_path(path, sizeof path, "%s/%s/locked", dir, de->d_name);
+		if (access(path, F_OK) != 0)
+			continue;
+		lh_path(path, sizeof path, "%s/%s", dir, de->d_name);
+		lh_warn("%s: left half made by a killed git: removed", path);
+		runv(rm, NULL, NULL, NULL, NULL, 0);
+	}
+	closedir(d);
+}
+
 /* the first line of a file, or "" */
 static void
 file_line(const char *path, char *buf, size_t size)
@@ -871,7 +934,14 @@ pool_take(void)
 		close(fd);
 		return;
 	}
-	if (clear_pool() < 0 || pool_repo_ready() < 0) {
+	if (clear_pool() < 0) {
+		lh_warn("%s: the host's train directory is not usable: %s's own trees instead", pool, repo);
+		close(fd);
+		return;
+	}
+	half_made_trees();
+	stale_locks(pool_repo, 0);
+	if (pool_repo_ready() < 0) {
 		lh_warn("%s: the host's train directory is not usable: %s's own trees instead", pool, repo);
 		close(fd);
 		return;
