@@ -667,7 +667,14 @@ stack_one(const char *top, struct entry *e, char **why)
  *   in POOL;
  * - a gate leaves nothing the next stack is made of: the git directory
  *   of its tree is read-only in its sandbox (LONGHAUL_SANDBOX_GIT=ro),
- *   and the tree is checked out with -f and cleaned before every gate.
+ *   and the tree is cleaned, checked out with -f and cleaned again
+ *   before every gate (cleaned first: git reads the attributes of a path
+ *   the index lacks from the work tree, and a .gitattributes the last
+ *   gate left would re-encode what the checkout writes, t/0715);
+ * - nothing a killed git left blocks the next driver: once the pool is
+ *   ours and cleared, every git lock file in its repository is a dead
+ *   process's and is removed, and so is a tree's registration still
+ *   locked by its worktree add (t/1612).
  * The repository borrows the objects of the -r one's alternates and has
  * its origin; the commits it stacks are pushed from it. */
 
