@@ -670,7 +670,9 @@ stack_one(const char *top, struct entry *e, char **why)
  *   and the tree is cleaned, checked out with -f and cleaned again
  *   before every gate (cleaned first: git reads the attributes of a path
  *   the index lacks from the work tree, and a .gitattributes the last
- *   gate left would re-encode what the checkout writes, t/0715);
+ *   gate left would re-encode what the checkout writes, t/0715), and
+ *   of the FIFOs and sockets git clean leaves (the next gate would wait
+ *   on one and fail an innocent stack, t/0716);
  * - nothing a killed git left blocks the next driver: once the pool is
  *   ours and cleared, every git lock file in its repository is a dead
  *   process's and is removed, and so is a tree's registration still
@@ -989,13 +991,49 @@ give_turn(void)
 
 /* ---- the gate ---- */
 
+/* Remove from the tree at dir what git clean leaves: it takes only
+ * files, links and directories, and a FIFO or socket a gate made would
+ * be in the next stack's tree (a gate that reads it waits for good, and
+ * its stack is red), or, named .gitattributes, hold the checkout until
+ * its time is up. 0, or -1 when one cannot be removed. */
+static int
+odd_files(const char *dir, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+	char path[4600];
+	int r = 0;
+
+	if (depth > 256 || !(d = opendir(dir)))
+		return depth > 256 ? -1 : 0;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path) {
+			r = -1;
+			continue;
+		}
+		if (lstat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (odd_files(path, depth + 1) < 0)
+				r = -1;
+		} else if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) && unlink(path) != 0)
+			r = -1;
+	}
+	closedir(d);
+	return r;
+}
+
 /* The driver's tree at dir checked out at sha (made when missing or
  * broken), every git bounded in time (a tree a gate left unreadable is
  * made again); 0, or -1 said. What a gate left in the tree is removed
  * before the checkout, not only after: git takes the attributes of a
  * path the index does not hold from the work tree, so an untracked
  * .gitattributes would re-encode (working-tree-encoding, eol, ident)
- * every file the checkout writes. git runs there only when dir/.git is
+ * every file the checkout writes; FIFOs and sockets, which git clean
+ * leaves, are removed first (odd_files). git runs there only when dir/.git is
  * a file (a worktree's): a tree without one would have git look for a
  * repository above it. A tree that cannot be removed is an error, never
  * a tree to run the gate in. */
@@ -1013,7 +1051,7 @@ tree_at(const char *dir, const char *sha)
 		    "--detach", "-f", (char *)sha, NULL};
 		char *cl[] = {"timeout", "-k", "5", secs, "git", "-C", (char *)dir, "clean", "-qffdx", NULL};
 
-		if (lstat(dotgit, &st) != 0 || !S_ISREG(st.st_mode) ||
+		if (lstat(dotgit, &st) != 0 || !S_ISREG(st.st_mode) || odd_files(dir, 0) < 0 ||
 		    runv(cl, NULL, NULL, NULL, NULL, 0) != 0 || runv(co, NULL, NULL, NULL, NULL, 0) != 0 ||
 		    runv(cl, NULL, NULL, NULL, NULL, 0) != 0) {
 			runv(rm, NULL, NULL, NULL, NULL, 0);
