@@ -790,10 +790,9 @@ stale_locks(const char *dir, int depth)
 	while ((de = readdir(d))) {
 		size_t n = strlen(de->d_name);
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		lh_path(path, sizeof path, "%s/%s", dir, de->d_name);
-		if (lstat(path, &st) != 0)
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    (size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path ||
+		    lstat(path, &st) != 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
 			if (depth || strcmp(de->d_name, "objects"))
