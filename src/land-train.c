@@ -667,7 +667,16 @@ stack_one(const char *top, struct entry *e, char **why)
  *   in POOL;
  * - a gate leaves nothing the next stack is made of: the git directory
  *   of its tree is read-only in its sandbox (LONGHAUL_SANDBOX_GIT=ro),
- *   and the tree is checked out with -f and cleaned before every gate.
+ *   and the tree is cleaned, checked out with -f and cleaned again
+ *   before every gate (cleaned first: git reads the attributes of a path
+ *   the index lacks from the work tree, and a .gitattributes the last
+ *   gate left would re-encode what the checkout writes, t/0715), and
+ *   of the FIFOs and sockets git clean leaves (the next gate would wait
+ *   on one and fail an innocent stack, t/0716);
+ * - nothing a killed git left blocks the next driver: once the pool is
+ *   ours and cleared, every git lock file in its repository is a dead
+ *   process's and is removed, and so is a tree's registration still
+ *   locked by its worktree add (t/1612).
  * The repository borrows the objects of the -r one's alternates and has
  * its origin; the commits it stacks are pushed from it. */
 
@@ -762,6 +771,68 @@ clear_pool(void)
 	}
 	lh_warn("%s: processes there will not die", pool);
 	return -1;
+}
+
+/* git's lock files under dir (of the pool's repository: not its
+ * objects): once the pool is ours and cleared, they are a killed
+ * process's, and each would fail every later fetch or checkout of the
+ * host's drivers */
+static void
+stale_locks(const char *dir, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+	char path[4600];
+
+	if (depth > 8 || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    (size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path ||
+		    lstat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (depth || strcmp(de->d_name, "objects"))
+				stale_locks(path, depth + 1);
+		} else if (n > 5 && !strcmp(de->d_name + n - 5, ".lock")) {
+			if (unlink(path) == 0)
+				lh_warn("%s: left by a killed git: removed", path);
+		}
+	}
+	closedir(d);
+}
+
+/* A worktree add writes worktrees/NAME/locked first and removes it
+ * last; nobody locks the pool's trees. A registration still locked is
+ * an add that was killed: its HEAD may name no object (every fetch
+ * then fails its connectivity check) and its path stays refused. It is
+ * removed; its tree, whose .git names it no more, is made again. */
+static void
+half_made_trees(void)
+{
+	char dir[4200], path[4600];
+	DIR *d;
+	struct dirent *de;
+
+	lh_path(dir, sizeof dir, "%s/worktrees", pool_repo);
+	if (!(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		char *rm[] = {"rm", "-rf", path, NULL};
+
+		if (de->d_name[0] == '.')
+			continue;
+		lh_path(path, sizeof path, "%s/%s/locked", dir, de->d_name);
+		if (access(path, F_OK) != 0)
+			continue;
+		lh_path(path, sizeof path, "%s/%s", dir, de->d_name);
+		lh_warn("%s: left half made by a killed git: removed", path);
+		runv(rm, NULL, NULL, NULL, NULL, 0);
+	}
+	closedir(d);
 }
 
 /* the first line of a file, or "" */
@@ -871,7 +942,14 @@ pool_take(void)
 		close(fd);
 		return;
 	}
-	if (clear_pool() < 0 || pool_repo_ready() < 0) {
+	if (clear_pool() < 0) {
+		lh_warn("%s: the host's train directory is not usable: %s's own trees instead", pool, repo);
+		close(fd);
+		return;
+	}
+	half_made_trees();
+	stale_locks(pool_repo, 0);
+	if (pool_repo_ready() < 0) {
 		lh_warn("%s: the host's train directory is not usable: %s's own trees instead", pool, repo);
 		close(fd);
 		return;
@@ -912,34 +990,86 @@ give_turn(void)
 
 /* ---- the gate ---- */
 
+/* Remove from the tree at dir what git clean leaves: it takes only
+ * files, links and directories, and a FIFO or socket a gate made would
+ * be in the next stack's tree (a gate that reads it waits for good, and
+ * its stack is red), or, named .gitattributes, hold the checkout until
+ * its time is up. 0, or -1 when one cannot be removed. */
+static int
+odd_files(const char *dir, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+	char path[4600];
+	int r = 0;
+
+	if (depth > 256 || !(d = opendir(dir)))
+		return depth > 256 ? -1 : 0;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path) {
+			r = -1;
+			continue;
+		}
+		if (lstat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (odd_files(path, depth + 1) < 0)
+				r = -1;
+		} else if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode) && unlink(path) != 0)
+			r = -1;
+	}
+	closedir(d);
+	return r;
+}
+
 /* The driver's tree at dir checked out at sha (made when missing or
  * broken), every git bounded in time (a tree a gate left unreadable is
- * made again); 0, or -1 said */
+ * made again); 0, or -1 said. What a gate left in the tree is removed
+ * before the checkout, not only after: git takes the attributes of a
+ * path the index does not hold from the work tree, so an untracked
+ * .gitattributes would re-encode (working-tree-encoding, eol, ident)
+ * every file the checkout writes; FIFOs and sockets, which git clean
+ * leaves, are removed first (odd_files). git runs there only when dir/.git is
+ * a file (a worktree's): a tree without one would have git look for a
+ * repository above it. A tree that cannot be removed is an error, never
+ * a tree to run the gate in. */
 static int
 tree_at(const char *dir, const char *sha)
 {
 	struct stat st;
-	char secs[32];
+	char secs[32], dotgit[4200];
+	char *rm[] = {"rm", "-rf", (char *)dir, NULL};
 
 	snprintf(secs, sizeof secs, "%g", git_timeout);
-	if (stat(dir, &st) == 0) {
+	lh_path(dotgit, sizeof dotgit, "%s/.git", dir);
+	if (lstat(dir, &st) == 0) {
 		char *co[] = {"timeout", "-k", "5", secs, "git", "-C", (char *)dir, "checkout", "-q",
 		    "--detach", "-f", (char *)sha, NULL};
 		char *cl[] = {"timeout", "-k", "5", secs, "git", "-C", (char *)dir, "clean", "-qffdx", NULL};
 
-		if (runv(co, NULL, NULL, NULL, NULL, 0) != 0 || runv(cl, NULL, NULL, NULL, NULL, 0) != 0) {
-			char *rm[] = {"rm", "-rf", (char *)dir, NULL};
-
+		if (lstat(dotgit, &st) != 0 || !S_ISREG(st.st_mode) || odd_files(dir, 0) < 0 ||
+		    runv(cl, NULL, NULL, NULL, NULL, 0) != 0 || runv(co, NULL, NULL, NULL, NULL, 0) != 0 ||
+		    runv(cl, NULL, NULL, NULL, NULL, 0) != 0) {
 			runv(rm, NULL, NULL, NULL, NULL, 0);
+			if (lstat(dir, &st) == 0) {
+				lh_warn("%s: cannot remove it to check %s out afresh", dir, sha);
+				return -1;
+			}
 			git(NULL, "worktree", "prune", (char *)NULL);
 		}
 	}
-	if (stat(dir, &st) != 0) {
+	if (lstat(dir, &st) != 0) {
+		/* -f twice: a registration an add killed half way left
+		 * locked ("initializing") is this path's, and nobody's */
 		char *add[] = {"timeout", "-k", "5", secs, "git", "-C", (char *)repo, "worktree", "add",
-		    "-q", "--detach", "-f", (char *)dir, (char *)sha, NULL};
+		    "-q", "--detach", "-f", "-f", (char *)dir, (char *)sha, NULL};
 
 		if (runv(add, NULL, NULL, NULL, NULL, 0) != 0) {
 			lh_warn("%s: cannot check out %s", dir, sha);
+			runv(rm, NULL, NULL, NULL, NULL, 0);
 			return -1;
 		}
 	}
