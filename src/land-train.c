@@ -655,16 +655,21 @@ stack_one(const char *top, struct entry *e, char **why)
  * -t, the drivers of one host share one repository and one set of trees,
  * POOL = DIR/HOST-NAME (repo.git, tree, tree-2, ...), kept between them.
  * What holds:
- * - at most one process uses the pool: its user holds an exclusive flock
+ * - at most one driver uses the pool: its user holds an exclusive flock
  *   on POOL/lock from before it looks at the pool until it gives the
- *   turn back, and the kernel lets it go when that process and the
- *   children it forked are gone; a driver that cannot have it at once
- *   (a driver whose turn lapsed, still alive) uses its own repository
- *   and trees (-r, -d), as without -t;
- * - nothing of an earlier user runs in the trees: the gates it started
- *   (exec'd, so without the lock) are killed by the next user before it
- *   checks a tree out: every process whose cwd, root or an open file is
- *   in POOL;
+ *   turn back; the descriptor is inherited by every process it starts
+ *   (no close-on-exec), git and its children, timeout, sandbox-run, so
+ *   the kernel lets the lock go only when the driver and every one of
+ *   them is gone, whenever and however it died; a driver that cannot
+ *   have it at once (a driver whose turn lapsed, still alive, or what it
+ *   left running) uses its own repository and trees (-r, -d), as
+ *   without -t, and says so once;
+ * - the one kind of process of an earlier user that may outlive the
+ *   lock is what runs in a sandbox: sandbox-run closes every descriptor
+ *   above 2 before it starts bwrap, but only after it has entered the
+ *   tree, so every such process has its cwd in the tree from its start,
+ *   and the next user kills, before it checks a tree out, every process
+ *   whose cwd, root or an open file is in POOL;
  * - a gate leaves nothing the next stack is made of: the git directory
  *   of its tree is read-only in its sandbox (LONGHAUL_SANDBOX_GIT=ro),
  *   and the tree is cleaned, checked out with -f and cleaned again
@@ -936,9 +941,14 @@ pool_take(void)
 	if (lh_mkdirs(pool) < 0)
 		return;
 	lh_path(path, sizeof path, "%s/lock", pool);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+	/* inherited by all we start, on purpose (see above) */
+	if ((fd = open(path, O_RDWR | O_CREAT, 0600)) < 0)
 		return;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		static int said;
+
+		if (!said++)
+			lh_warn("%s: in use by another process of this host: this driver's own trees instead", pool);
 		close(fd);
 		return;
 	}

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/agent.sh"
 . "$T_DIR/train.sh"
-plan 11
+plan 12
 export LONGHAUL_SANDBOX=off
 board-init >/dev/null
 train_project 9
@@ -73,6 +73,8 @@ wait_for 10 '! flock -n "$pool/lock" true' || diag "the test could not hold the 
 batch 2 8
 expect_eq "with the pool held, the gate ran in the driver's own tree" "0 1" \
     "$bad $(grep -c "^$TRASH/work/w[0-9]*/train-tree\$" "$TRASH/gate.log")"
+if grep -q "$pool: in use by another process of this host: this driver's own trees instead" "$TRASH"/w*.err
+then ok "and said so"; else not_ok "and said so"; diag "$(cat "$TRASH"/w*.err)"; fi
 kill -9 "$holder"
 expect_eq "nothing stays queued" 0 "$(queued)"
 if trailers_once 9; then ok "each task done once, its commit on main once"; else
