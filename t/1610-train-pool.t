@@ -53,7 +53,7 @@ out=$LONGHAUL_BOARD/train/push-main/outcome
 echo '{}' >"$out/0000000000000001-old" && touch -d '2 days ago' "$out/0000000000000001-old"
 echo '{}' >"$out/0000000000000002-new"
 # something an earlier driver left running in the tree
-(cd "$pool/tree" && exec sleep 300) &
+(cd "$pool/tree" && exec sleep 300) >/dev/null 2>&1 &
 stray=$!
 at_exit "kill -9 $stray 2>/dev/null"
 : >"$TRASH/gate.log"
@@ -65,7 +65,7 @@ else not_ok "and the driver said so"; diag "$(cat "$TRASH"/w*.err)"; fi
 expect_eq "an outcome a day old that nobody read is removed, a fresh one kept" "0000000000000002-new" "$(ls "$out")"
 
 # the pool held by another process of the host: a driver's own tree
-flock -n "$pool/lock" sleep 300 &
+( exec 9>"$pool/lock" && flock -n 9 && exec sleep 300 ) >/dev/null 2>&1 &
 holder=$!
 at_exit "kill -9 $holder 2>/dev/null"
 wait_for 10 '! flock -n "$pool/lock" true' || diag "the test could not hold the pool's lock"
