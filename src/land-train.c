@@ -840,22 +840,11 @@ half_made_trees(void)
 	closedir(d);
 }
 
-/* the first line of a file, or "" */
-static void
-file_line(const char *path, char *buf, size_t size)
-{
-	char *t = lh_read_file(path, NULL);
-
-	snprintf(buf, size, "%s", t ? t : "");
-	buf[strcspn(buf, "\n")] = 0;
-	free(t);
-}
-
 /* POOL/repo.git made, its origin and alternates the -r repository's */
 static int
 pool_repo_ready(void)
 {
-	char path[4700], have[4200], want[4200], *url = NULL, *cur = NULL;
+	char path[4700], *url = NULL, *cur = NULL;
 	struct stat st;
 
 	lh_path(path, sizeof path, "%s/objects", pool_repo);
@@ -886,23 +875,32 @@ pool_repo_ready(void)
 			return -1;
 		}
 	}
-	/* the objects it borrows: the -r repository's, and its alternates */
-	lh_path(path, sizeof path, "%s/objects/info/alternates", own_repo);
-	file_line(path, want, sizeof want);
-	lh_path(path, sizeof path, "%s/objects/info/alternates", pool_repo);
-	file_line(path, have, sizeof have);
-	if (strcmp(have, want)) {
-		char tmp[4800];
-		FILE *f;
+	/* the objects it borrows: what the -r repository borrows, every line
+	 * (not the -r repository's own objects, which its agents write) */
+	{
+		char own[4700], *w, *h;
 
-		lh_path(tmp, sizeof tmp, "%s.%ld", path, (long)getpid());
-		if (!want[0])
+		lh_path(own, sizeof own, "%s/objects/info/alternates", own_repo);
+		lh_path(path, sizeof path, "%s/objects/info/alternates", pool_repo);
+		w = lh_read_file(own, NULL);
+		h = lh_read_file(path, NULL);
+		if (!w || !*w)
 			unlink(path);
-		else if (!(f = fopen(tmp, "w")) || fprintf(f, "%s\n", want) < 0 || fclose(f) != 0 ||
-		    rename(tmp, path) != 0) {
-			unlink(tmp);
-			return -1;
+		else if (!h || strcmp(h, w)) {
+			char tmp[4800];
+			FILE *f;
+
+			lh_path(tmp, sizeof tmp, "%s.%ld", path, (long)getpid());
+			if (!(f = fopen(tmp, "w")) || fputs(w, f) < 0 || fclose(f) != 0 ||
+			    rename(tmp, path) != 0) {
+				unlink(tmp);
+				free(w);
+				free(h);
+				return -1;
+			}
 		}
+		free(w);
+		free(h);
 	}
 	/* its origin the -r one's */
 	{

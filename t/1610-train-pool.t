@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$T_DIR/agent.sh"
 . "$T_DIR/train.sh"
-plan 12
+plan 13
 export LONGHAUL_SANDBOX=off
 board-init >/dev/null
 train_project 9
@@ -40,6 +40,8 @@ batch 3 1
 expect_eq "the gate's git directory is read-only in its sandbox" 1 "$(grep -cx ro "$TRASH/sandbox-git")"
 expect_eq "three landed, the gate ran once, in the host's tree" "0 $pool/tree" "$bad $(cat "$TRASH/gate.log")"
 ino=$(stat -c %i "$pool/tree/.git")
+expect_eq "the host's repository borrows what a worker's borrows, not its objects" \
+    "$(cat "$TRASH/work/w1/repo.git/objects/info/alternates")" "$(cat "$pool/repo.git/objects/info/alternates")"
 expect_eq "no worker made trees of its own" "" "$(ls -d "$TRASH"/work/w*/train-tree* 2>/dev/null)"
 
 : >"$TRASH/gate.log"
