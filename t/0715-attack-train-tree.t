@@ -19,7 +19,7 @@ train_rules '{"match":{"contains":["TRAIN-0003"],"turn":1},"reply":{"tool_calls"
 {"match":{"contains":["TRAIN-0003","merge train"],"turn":3},"reply":{"tool_calls":[{"name":"bash","arguments":{"command":"sed -i s/bad// files/t0003.txt"}}]}}
 {"match":{"turn":4},"capture":"TRAIN-([0-9]+)","reply":{"tool_calls":[{"name":"submit","arguments":{"note":"fixed files/t$1.txt"}}]}}'
 start_mock
-pool=$TRASH/work/train/$(hostname)-push-main
+pool=$TRASH/work/train/$(uname -n | cut -d. -f1)-push-main
 gate="printf '* working-tree-encoding=UTF-16\n' >.gitattributes; ! grep -rq bad files"
 
 batch() {

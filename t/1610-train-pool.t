@@ -14,7 +14,7 @@ board-init >/dev/null
 train_project 9
 train_rules
 start_mock
-pool=$TRASH/work/train/$(hostname)-push-main
+pool=$TRASH/work/train/$(uname -n | cut -d. -f1)-push-main
 # the gate says where it ran
 gate="pwd >>'$TRASH/gate.log'; ! grep -rq bad files"
 

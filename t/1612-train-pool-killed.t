@@ -17,7 +17,7 @@ board-init >/dev/null
 train_project 7
 train_rules
 start_mock
-pool=$TRASH/work/train/$(hostname)-push-main
+pool=$TRASH/work/train/$(uname -n | cut -d. -f1)-push-main
 gate="! grep -rq bad files"
 
 # batch N FIRST: N workers from FIRST queue while the test holds the turn
