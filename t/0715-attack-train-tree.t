@@ -22,17 +22,6 @@ start_mock
 pool=$TRASH/work/train/$(uname -n | cut -d. -f1)-push-main
 gate="printf '* working-tree-encoding=UTF-16\n' >.gitattributes; ! grep -rq bad files"
 
-batch() {
-	hold_turn
-	train_tasks "$1" "$2"
-	start_workers "$1" -g "$gate"
-	want=$1
-	wait_for 120 '[ "$(queued)" -eq "$want" ]' ||
-	    { echo "Bail out! $(queued) queued, not $1"; cat "$TRASH"/w*.err; exit 1; }
-	release_turn
-	wait_workers
-	workers=
-}
 
 batch 2 1
 expect_eq "two landed, the gate ran in the host's tree and left its attributes there" "0 yes" \

@@ -19,17 +19,6 @@ start_mock
 pool=$TRASH/work/train/$(uname -n | cut -d. -f1)-push-main
 gate="cat files/* >/dev/null && ! grep -rq bad files; r=\$?; mkfifo files/zz; exit \$r"
 
-batch() {
-	hold_turn
-	train_tasks "$1" "$2"
-	start_workers "$1" -g "$gate"
-	want=$1
-	wait_for 120 '[ "$(queued)" -eq "$want" ]' ||
-	    { echo "Bail out! $(queued) queued, not $1"; cat "$TRASH"/w*.err; exit 1; }
-	release_turn
-	wait_workers
-	workers=
-}
 
 batch 2 1
 expect_eq "two landed, and the gate left a FIFO in the host's tree" "0 yes" \

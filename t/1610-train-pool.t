@@ -18,18 +18,6 @@ pool=$TRASH/work/train/$(uname -n | cut -d. -f1)-push-main
 # the gate says where it ran
 gate="pwd >>'$TRASH/gate.log'; ! grep -rq bad files"
 
-# batch: N workers from FIRST queue while the test holds the turn, then land
-batch() {
-	hold_turn
-	train_tasks "$1" "$2"
-	start_workers "$1" -g "$gate"
-	want=$1
-	wait_for 120 '[ "$(queued)" -eq "$want" ]' ||
-	    { echo "Bail out! $(queued) queued, not $1"; cat "$TRASH"/w*.err; exit 1; }
-	release_turn
-	wait_workers
-	workers=
-}
 
 # what the gate's sandbox is told (the worker's verification runs in one too)
 mkdir "$TRASH/bin"

@@ -20,18 +20,6 @@ start_mock
 pool=$TRASH/work/train/$(uname -n | cut -d. -f1)-push-main
 gate="! grep -rq bad files"
 
-# batch N FIRST: N workers from FIRST queue while the test holds the turn
-batch() {
-	hold_turn
-	train_tasks "$1" "$2"
-	start_workers "$1" -g "$gate"
-	want=$1
-	wait_for 120 '[ "$(queued)" -eq "$want" ]' ||
-	    { echo "Bail out! $(queued) queued, not $1"; cat "$TRASH"/w*.err; exit 1; }
-	release_turn
-	wait_workers
-	workers=
-}
 
 batch 1 1
 expect_eq "the first landed, through the host's pool" "0 yes" "$bad $([ -d "$pool/repo.git/worktrees" ] && echo yes)"

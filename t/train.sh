@@ -77,6 +77,21 @@ wait_workers() {
 	for p in $workers; do wait "$p" || bad=$((bad + 1)); done
 }
 
+# batch N FIRST: N tasks from FIRST, a train worker each with the gate
+# $gate, queued while the test holds the turn; then the turn given back
+# and the workers waited for ($bad: how many did not exit 0)
+batch() {
+	hold_turn
+	train_tasks "$1" "$2"
+	start_workers "$1" -g "$gate"
+	want=$1
+	wait_for 120 '[ "$(queued)" -eq "$want" ]' ||
+	    { echo "Bail out! $(queued) queued, not $1"; cat "$TRASH"/w*.err; exit 1; }
+	release_turn
+	wait_workers
+	workers=
+}
+
 # first_parent_green CHECK: every commit of main's first-parent history
 # passes CHECK, a shell command run in a checkout of it; the red ones
 # listed in $TRASH/red
