@@ -19,12 +19,14 @@ echo '{"match":{},"reply":{"text":"ok"}}' >"$TRASH/rules.jsonl"
 start_mock
 export LONGHAUL_MODEL=openai:mock OPENAI_API_KEY=test LONGHAUL_POLL=1 LONGHAUL_GRACE=5
 
-# a worker that starts a member of its own group, which says when it gets
-# SIGTERM; the leader itself exits at once on SIGTERM
+# a worker that starts a member of its own group, which says a second
+# after it gets SIGTERM (the runner gives the rest of a session the grace
+# too, not a KILL the moment its leader is gone); the leader itself
+# exits at once on SIGTERM
 mkdir "$TRASH/bin"
 cat >"$TRASH/bin/longhaul-worker" <<SH
 #!/bin/sh
-sh -c 'trap "echo member >>$TRASH/termed; exit 0" TERM; echo \$\$ >$TRASH/member.tmp
+sh -c 'trap "sleep 1; echo member >>$TRASH/termed; exit 0" TERM; echo \$\$ >$TRASH/member.tmp
   mv $TRASH/member.tmp $TRASH/member; while :; do sleep 0.1; done' &
 trap 'echo leader >>$TRASH/termed; exit 0' TERM
 while :; do sleep 0.1; done
